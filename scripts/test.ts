@@ -1,0 +1,49 @@
+// `npm test`: every check the project has, cheapest first; stops at the first failing step.
+//
+//   npm test [-- <bun test args>]       e.g. npm test -- src/crypto  or  npm test -- -t "rewrap"
+//
+// Steps: chromium present → layer check → typecheck → build dist/conclave (the end-to-end tests
+// run the binary) → Dockerfile check → bun test (extra argv passed through).
+
+import { resolve } from "node:path";
+import { ensureChromium } from "./ensure-chromium.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const BUN = process.execPath;
+
+type Step = { name: string; run: () => number | Promise<number> };
+
+function spawn(cmd: string[]): Promise<number> {
+  console.log(`$ ${cmd.map((a) => (a.includes(" ") ? JSON.stringify(a) : a)).join(" ")}`);
+  return Bun.spawn(cmd, { cwd: ROOT, stdin: "inherit", stdout: "inherit", stderr: "inherit" }).exited;
+}
+
+const steps: Step[] = [
+  {
+    name: "chromium",
+    run: () => {
+      const problem = ensureChromium();
+      if (problem) console.error(problem);
+      return problem ? 1 : 0;
+    },
+  },
+  { name: "check-layers", run: () => spawn([BUN, "run", "scripts/check-layers.ts"]) },
+  { name: "typecheck", run: () => spawn([resolve(ROOT, "node_modules/.bin/tsc"), "--noEmit", "-p", "."]) },
+  { name: "build", run: () => spawn([BUN, "run", "scripts/build.ts"]) },
+  { name: "check-dockerfile", run: () => spawn([BUN, "run", "scripts/check-dockerfile.ts"]) },
+  { name: "bun test", run: () => spawn([BUN, "test", ...process.argv.slice(2)]) },
+];
+
+const seconds = (since: number): string => `${((performance.now() - since) / 1000).toFixed(1)}s`;
+const allStarted = performance.now();
+for (const [i, step] of steps.entries()) {
+  console.log(`\n==> [${i + 1}/${steps.length}] ${step.name}`);
+  const started = performance.now();
+  const code = await step.run();
+  if (code !== 0) {
+    console.error(`\n==> FAILED: step "${step.name}" (exit ${code}) after ${seconds(started)}`);
+    process.exit(code || 1);
+  }
+  console.log(`==> ${step.name} ok (${seconds(started)})`);
+}
+console.log(`\n==> all ${steps.length} steps passed in ${seconds(allStarted)}`);

@@ -1,0 +1,109 @@
+import { createHash } from "node:crypto";
+import type { Clock } from "../shared/clock.ts";
+import { newId } from "../shared/ids.ts";
+import type { Db } from "../storage/db.ts";
+import { insertAudit, lastAuditHash, listAudit, scanAudit, type AuditFilter, type AuditRow, type NewAuditRow } from "../storage/audit-repo.ts";
+
+/** GENESIS_HASH is the previous-hash of the first entry. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/** AuditActor says who did something and from where. */
+export interface AuditActor {
+  accountId: string | null;
+  userId: string | null;
+  label: string;
+  ip?: string;
+  userAgent?: string;
+}
+
+/** AuditEvent is what a module records; `before`/`after` where meaningful. */
+export interface AuditEvent {
+  action: string;
+  targetType?: string;
+  targetId?: string;
+  /** Account the event belongs to, when it differs from the actor's (e.g. setup). */
+  accountId?: string | null;
+  before?: unknown;
+  after?: unknown;
+  detail?: Record<string, unknown>;
+}
+
+/** VerifyResult is the outcome of walking the hash chain. */
+export type VerifyResult = { ok: true; checked: number } | { ok: false; checked: number; brokenSeq: number; brokenId: string; reason: string };
+
+/** entryHash computes the chained hash over every stored field but seq and hash. */
+export function entryHash(row: Omit<NewAuditRow, "hash">): string {
+  const canonical = JSON.stringify([
+    row.prevHash, row.id, row.accountId, row.at, row.actorId, row.actorLabel, row.action,
+    row.targetType, row.targetId, row.ip, row.userAgent, row.details,
+  ]);
+  return createHash("sha256").update(canonical).digest("hex");
+}
+
+/** AuditLog is the append-only, hash-chained operation log. */
+export interface AuditLog {
+  /** record appends one entry; call it inside the transaction that makes the change. */
+  record(actor: AuditActor, event: AuditEvent): AuditRow;
+  list(filter: AuditFilter): AuditRow[];
+  verify(): VerifyResult;
+}
+
+/** createAuditLog builds the operation log over a database. */
+export function createAuditLog(db: Db, clock: Clock): AuditLog {
+  return {
+    record(actor, event) {
+      const details: Record<string, unknown> = { ...event.detail };
+      if (event.before !== undefined) details.before = event.before;
+      if (event.after !== undefined) details.after = event.after;
+      // Reading the last hash and inserting must not interleave with another append.
+      return db.$client.transaction(() => {
+        const base = {
+          id: newId(),
+          accountId: event.accountId !== undefined ? event.accountId : actor.accountId,
+          at: clock.now(),
+          actorId: actor.userId,
+          actorLabel: actor.label,
+          action: event.action,
+          targetType: event.targetType ?? "",
+          targetId: event.targetId ?? "",
+          ip: actor.ip ?? "",
+          userAgent: (actor.userAgent ?? "").slice(0, 300),
+          details: JSON.stringify(details),
+          prevHash: lastAuditHash(db) ?? GENESIS_HASH,
+        };
+        const row = { ...base, hash: entryHash(base) };
+        insertAudit(db, row);
+        return { seq: 0, ...row };
+      }).immediate();
+    },
+    list: (filter) => listAudit(db, filter),
+    verify() {
+      let prev = GENESIS_HASH;
+      let checked = 0;
+      for (const row of scanAudit(db)) {
+        const { seq, hash, ...rest } = row;
+        const fail = (reason: string): VerifyResult => ({ ok: false, checked, brokenSeq: seq, brokenId: row.id, reason });
+        if (row.prevHash !== prev) return fail("previous-hash link does not match the entry before it (an entry was removed or reordered)");
+        if (entryHash(rest) !== hash) return fail("content does not match its hash (the entry was modified)");
+        prev = hash;
+        checked++;
+      }
+      return { ok: true, checked };
+    },
+  };
+}
+
+/** auditCsv renders entries as RFC 4180 CSV. */
+export function auditCsv(rows: AuditRow[]): string {
+  const cols = ["seq", "at", "actor", "action", "target_type", "target_id", "ip", "user_agent", "details", "hash"];
+  const cell = (v: unknown): string => {
+    let s = String(v ?? "");
+    // Neutralise spreadsheet formulas.
+    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+    return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  const lines = rows.map((r) =>
+    [r.seq, new Date(r.at).toISOString(), r.actorLabel, r.action, r.targetType, r.targetId, r.ip, r.userAgent, r.details, r.hash].map(cell).join(","),
+  );
+  return [cols.join(","), ...lines].join("\r\n") + "\r\n";
+}

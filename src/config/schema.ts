@@ -1,0 +1,67 @@
+/**
+ * The configuration schema: every key Conclave accepts, its type, default, limits and help
+ * text. Loading (config/load.ts) and the example file test both read this one table.
+ * Secrets are never values here: keys ending in `_file` or `_env` name where a secret lives.
+ */
+
+/** FieldSpec describes one configuration key. */
+export type FieldSpec =
+  | { type: "string"; default: string; help: string; oneOf?: readonly string[]; secretRef?: true }
+  | { type: "port"; default: number; help: string; allowZero?: true }
+  | { type: "int"; default: number; help: string; min: number; max: number }
+  | { type: "bool"; default: boolean; help: string };
+
+/** schema maps section → key → spec. Section and key names are the TOML names. */
+export const schema = {
+  server: {
+    data_dir: { type: "string", default: "./data", help: "Directory for the database, TLS files and the local key file." },
+    bind: { type: "string", default: "0.0.0.0", help: "Address the HTTPS and HTTP listeners bind to (IPv4 or IPv6)." },
+    https_port: { type: "port", default: 8443, help: "HTTPS port for pages, API and signalling." },
+    http_port: { type: "port", default: 8080, allowZero: true, help: "Plain-HTTP port that only redirects to HTTPS; 0 disables it." },
+    public_url: { type: "string", default: "", help: "External base URL used in links and e-mails, e.g. https://meet.example.org. Empty: derived from the request or https://<hostname>:<https_port>." },
+  },
+  tls: {
+    cert_file: { type: "string", default: "", help: "PEM certificate chain. Empty: a self-signed ECDSA P-256 certificate is generated in <data_dir>/tls." },
+    key_file: { type: "string", default: "", secretRef: true, help: "PEM private key file for cert_file (mode 0600)." },
+  },
+  log: {
+    level: { type: "string", default: "info", oneOf: ["debug", "info", "warn", "error"], help: "Lowest level written." },
+    format: { type: "string", default: "auto", oneOf: ["auto", "json", "pretty"], help: "auto: human readable on a terminal, JSON lines otherwise." },
+  },
+  keys: {
+    provider: { type: "string", default: "local", oneOf: ["local"], help: "Key provider holding the server key-encryption key." },
+    local_key_file: { type: "string", default: "", secretRef: true, help: "Local key file (mode 0600). Empty: <data_dir>/keys/local.key. Not HSM-grade." },
+  },
+  smtp: {
+    host: { type: "string", default: "", help: "Outgoing mail server. Empty: mail is not sent and pages show links to copy instead." },
+    port: { type: "port", default: 587, help: "SMTP port." },
+    tls: { type: "string", default: "starttls", oneOf: ["starttls", "implicit", "none"], help: "starttls (587), implicit TLS (465) or none (local relays only)." },
+    from: { type: "string", default: "Conclave <conclave@localhost>", help: "From address of outgoing mail." },
+    username: { type: "string", default: "", help: "SMTP user name; empty for no authentication." },
+    password_env: { type: "string", default: "", secretRef: true, help: "Name of the environment variable holding the SMTP password." },
+    password_file: { type: "string", default: "", secretRef: true, help: "File holding the SMTP password (mode 0600)." },
+  },
+  security: {
+    session_hours: { type: "int", default: 12, min: 1, max: 720, help: "Absolute lifetime of a web session, in hours." },
+    setup_token_minutes: { type: "int", default: 60, min: 5, max: 1440, help: "Lifetime of the one-time setup URL printed at first start." },
+    invitation_days: { type: "int", default: 7, min: 1, max: 30, help: "Lifetime of an e-mailed invitation link." },
+  },
+} as const satisfies Record<string, Record<string, FieldSpec>>;
+
+/** Schema is the literal type of the schema table. */
+export type Schema = typeof schema;
+
+type ValueOf<S> = S extends { type: "bool" } ? boolean : S extends { type: "string" } ? string : number;
+
+/** Config is the validated, fully defaulted configuration. */
+export type Config = { -readonly [S in keyof Schema]: { -readonly [K in keyof Schema[S]]: ValueOf<Schema[S][K]> } };
+
+/** defaults builds a Config holding every default value. */
+export function defaults(): Config {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [section, keys] of Object.entries(schema)) {
+    out[section] = {};
+    for (const [key, spec] of Object.entries(keys)) out[section]![key] = (spec as FieldSpec).default;
+  }
+  return out as Config;
+}

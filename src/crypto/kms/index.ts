@@ -1,0 +1,31 @@
+/**
+ * The key providers, in one literal map checked by the compiler. Importing this file has no
+ * side effects; main.ts picks one by name and opens it.
+ */
+import { AppError } from "../../shared/errors.ts";
+import { createLocalKeyProvider } from "./local.ts";
+import type { KeyProvider, KeyProviderFactory, KeyProviderOptions } from "./types.ts";
+
+export type { HealthResult, KeyProvider, KeyProviderDescription, KeyProviderFactory, KeyProviderOptions } from "./types.ts";
+
+/** keyProviders maps each provider name accepted in config `keys.provider` to its factory. */
+export const keyProviders = {
+  local: createLocalKeyProvider,
+} satisfies Record<string, KeyProviderFactory>;
+
+/** KeyProviderName is a name in the `keyProviders` map. */
+export type KeyProviderName = keyof typeof keyProviders;
+
+/** isKeyProviderName tells whether a string (e.g. from config) names a known provider. */
+export function isKeyProviderName(name: string): name is KeyProviderName {
+  return Object.hasOwn(keyProviders, name);
+}
+
+/** createKeyProvider opens the named provider, refusing unknown names with the list of known ones. */
+export async function createKeyProvider(name: KeyProviderName, opts: KeyProviderOptions): Promise<KeyProvider> {
+  if (!isKeyProviderName(name)) {
+    throw new AppError("invalid_input", `Unknown key provider "${String(name)}"; known: ${Object.keys(keyProviders).join(", ")}.`);
+  }
+  const factory: KeyProviderFactory = keyProviders[name];
+  return factory(opts);
+}
