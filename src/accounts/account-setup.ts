@@ -22,6 +22,8 @@ export async function createAccountWithOwner(
   deps: AccountsDeps,
   input: NewAccountInput,
   by: Omit<AuditActor, "accountId" | "userId">,
+  /** guard runs inside the write transaction; it may throw to abort (e.g. consume a one-time token). */
+  guard: () => void = () => {},
 ): Promise<{ accountId: string; ownerId: string }> {
   const organisation = cleanText(input.organisation);
   const ownerName = cleanText(input.ownerName);
@@ -41,6 +43,7 @@ export async function createAccountWithOwner(
   // Seal personal data before the transaction (the codec is async), then write everything at once.
   const owner = await deps.users.prepare({ id: ownerId, accountId, roleId: roleIds.owner, email: ownerEmail, name: ownerName, status: "active", passwordHash, now });
   deps.db.$client.transaction(() => {
+    guard();
     insertAccount(deps.db, { id: accountId, name: organisation, createdAt: now });
     insertRole(deps.db, { id: roleIds.owner, accountId, name: "Owner", kind: "owner", description: "All privileges; one per account.", permissions: "[]", createdAt: now });
     insertRole(deps.db, { id: roleIds.admin, accountId, name: "Admin", kind: "admin", description: "Manages users and advanced features.", permissions: JSON.stringify(DEFAULT_ADMIN_PERMISSIONS), createdAt: now });

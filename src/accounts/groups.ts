@@ -68,3 +68,5 @@ export function removeGroup(deps: AccountsDeps, actor: Actor, id: string): void 
     deps.audit.record(auditActor(actor), { action: "group.delete", targetType: "group", targetId: id, before: { name: g.name, members: g.memberIds.length } });
   }).immediate();
 }
+
+export type { GroupRow } from "../storage/accounts-repo.ts";

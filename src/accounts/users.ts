@@ -210,3 +210,6 @@ export async function deleteUser(deps: AccountsDeps, actor: Actor, id: string): 
     deps.audit.record(auditActor(actor), { action: "user.delete", targetType: "user", targetId: id, before: { email: user.email, name: user.name, status: user.status } });
   }).immediate();
 }
+
+export type { UserRecord } from "../storage/users-repo.ts";
+export type { RoleRow } from "../storage/accounts-repo.ts";

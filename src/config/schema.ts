@@ -16,7 +16,7 @@ export const schema = {
   server: {
     data_dir: { type: "string", default: "./data", help: "Directory for the database, TLS files and the local key file." },
     bind: { type: "string", default: "0.0.0.0", help: "Address the HTTPS and HTTP listeners bind to (IPv4 or IPv6)." },
-    https_port: { type: "port", default: 8443, help: "HTTPS port for pages, API and signalling." },
+    https_port: { type: "port", default: 8443, allowZero: true, help: "HTTPS port for pages, API and signalling; 0 picks a free port (tests)." },
     http_port: { type: "port", default: 8080, allowZero: true, help: "Plain-HTTP port that only redirects to HTTPS; 0 disables it." },
     public_url: { type: "string", default: "", help: "External base URL used in links and e-mails, e.g. https://meet.example.org. Empty: derived from the request or https://<hostname>:<https_port>." },
   },

@@ -1,0 +1,12 @@
+import type { AuthDeps } from "../auth/signin.ts";
+import type { RateLimiter } from "../http/middleware/rate-limit.ts";
+
+/** AdminDeps is what the pages need from the composition root. */
+export interface AdminDeps {
+  auth: AuthDeps;
+  /** Base URL for links in e-mails (config public_url or derived). */
+  baseUrl: string;
+  signInLimiter: RateLimiter;
+  /** keyProvider describes where the server key lives (shown on the dashboard). */
+  keyProvider: { provider: string; hsmGrade: boolean; note: string };
+}

@@ -1,0 +1,80 @@
+import { readFileSync } from "node:fs";
+import { issueSetupToken, setupNeeded } from "../auth/setup-token.ts";
+import { purgeSessions } from "../auth/sessions.ts";
+import type { Config } from "../config/schema.ts";
+import { ensureTlsFiles } from "../crypto/tls-cert.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { Root } from "./root.ts";
+
+/** freePort asks the OS for an unused TCP port (for --https-port 0). */
+function freePort(hostname: string): number {
+  const l = Bun.listen({ hostname, port: 0, socket: { data() {} } });
+  const port = l.port;
+  l.stop(true);
+  return port;
+}
+
+/** redirectHandler answers plain HTTP with a permanent redirect to HTTPS. */
+export function redirectHandler(httpsPort: number): (req: Request) => Response {
+  return (req) => {
+    const url = new URL(req.url);
+    const host = (req.headers.get("host") ?? "localhost").replace(/:\d+$/, "");
+    const safeHost = /^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(host) ? host : "localhost";
+    const target = `https://${safeHost}${httpsPort === 443 ? "" : `:${httpsPort}`}${url.pathname}${url.search}`;
+    return new Response(null, { status: 308, headers: { Location: target, "Cache-Control": "no-store" } });
+  };
+}
+
+/** serve starts the HTTPS server (and the HTTP redirect), prints the setup URL on first run, and runs until a signal. */
+export async function serve(root: Root, config: Config, log: Logger): Promise<number> {
+  const bind = config.server.bind;
+  const httpsPort = config.server.https_port === 0 ? freePort(bind) : config.server.https_port;
+  const baseUrl = root.baseUrlOf(config, httpsPort);
+  const started = performance.now();
+  const conclave = await root.assemble(config, log, {}, baseUrl);
+
+  let cert: string;
+  let key: string;
+  if (config.tls.cert_file) {
+    cert = readFileSync(config.tls.cert_file, "utf8");
+    key = readFileSync(config.tls.key_file, "utf8");
+  } else {
+    const tls = ensureTlsFiles(conclave.paths.dataDir, { commonName: "Conclave", days: 825, ...root.defaultTlsNames(config) });
+    if (tls.created) log.info("generated a self-signed TLS certificate (ECDSA P-256)", { path: tls.certPath });
+    if (tls.notAfter.getTime() - Date.now() < 30 * 86_400_000) log.warn("the TLS certificate expires soon; delete tls/cert.pem and tls/key.pem to generate a new one", { notAfter: tls.notAfter.toISOString() });
+    cert = readFileSync(tls.certPath, "utf8");
+    key = readFileSync(tls.keyPath, "utf8");
+  }
+
+  const server = Bun.serve({
+    hostname: bind,
+    port: httpsPort,
+    tls: { cert, key },
+    fetch: (req, srv) => conclave.app.fetch(req, srv),
+  });
+  const redirect = config.server.http_port ? Bun.serve({ hostname: bind, port: config.server.http_port, fetch: redirectHandler(httpsPort) }) : null;
+  log.info("listening", { https: `${bind}:${server.port}`, http: redirect ? `${bind}:${redirect.port} (redirects to HTTPS)` : "off", dataDir: conclave.paths.dataDir, startMs: Math.round(performance.now() - started) });
+
+  if (setupNeeded(conclave.db)) {
+    const token = issueSetupToken(conclave.db, conclave.auth.clock, conclave.audit, config.security.setup_token_minutes);
+    log.info(`first run: open the one-time setup URL below within ${config.security.setup_token_minutes} minutes to create your organisation and its Owner`);
+    // The URL goes on a line of its own, outside the structured log, so it is easy to copy.
+    process.stdout.write(`${baseUrl}/setup?token=${token}\n`);
+  }
+
+  const purge = setInterval(() => purgeSessions(conclave.auth), 10 * 60_000);
+  purge.unref();
+
+  return await new Promise<number>((done) => {
+    const stop = (signal: string) => {
+      log.info("shutting down", { signal });
+      clearInterval(purge);
+      void server.stop();
+      void redirect?.stop();
+      conclave.close();
+      done(0);
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+}

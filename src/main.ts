@@ -1,0 +1,135 @@
+/**
+ * The composition root: config → db → migrations → key provider → modules → servers.
+ * The only file (with src/cli/) that knows every module.
+ */
+import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import type { Hono } from "hono";
+import pkg from "../package.json" with { type: "json" };
+import type { AccountsDeps } from "./accounts/deps.ts";
+import { effectiveForUser } from "./accounts/settings.ts";
+import { mountPages } from "./admin/index.ts";
+import { apiRoutes } from "./api/index.ts";
+import { createAuditLog, type AuditLog } from "./audit/audit-log.ts";
+import type { SessionDeps } from "./auth/sessions.ts";
+import type { AuthDeps } from "./auth/signin.ts";
+import type { Config } from "./config/schema.ts";
+import { createKeyProvider, type KeyProvider } from "./crypto/kms/index.ts";
+import { createHttpApp } from "./http/app.ts";
+import type { AppEnv } from "./http/context.ts";
+import { createRateLimiter } from "./http/middleware/rate-limit.ts";
+import { createSmtpMailer, type Mailer } from "./notify/mailer.ts";
+import { systemClock, type Clock } from "./shared/clock.ts";
+import type { Logger } from "./shared/logger.ts";
+import { dbHealthy, openDatabase, type Db } from "./storage/db.ts";
+import { plainCodec } from "./storage/personal-data.ts";
+import { createUsersRepo } from "./storage/users-repo.ts";
+import { runCli } from "./cli/run.ts";
+
+/** VERSION is the package version compiled into the binary. */
+export const VERSION: string = pkg.version;
+
+/** Paths derives every file location from the data directory. */
+export interface Paths {
+  dataDir: string;
+  db: string;
+  localKey: string;
+}
+
+/** pathsOf resolves the data directory layout. */
+export function pathsOf(config: Config): Paths {
+  const dataDir = resolve(config.server.data_dir);
+  const key = config.keys.local_key_file;
+  return { dataDir, db: join(dataDir, "conclave.db"), localKey: key ? (isAbsolute(key) ? key : resolve(key)) : join(dataDir, "keys", "local.key") };
+}
+
+/** baseUrlOf is the external URL used in printed and e-mailed links. */
+export function baseUrlOf(config: Config, port: number): string {
+  if (config.server.public_url) return config.server.public_url.replace(/\/+$/, "");
+  const b = config.server.bind;
+  const host = ["0.0.0.0", "::", "127.0.0.1", "::1", "localhost", ""].includes(b) ? "localhost" : b.includes(":") ? `[${b}]` : b;
+  return port === 443 ? `https://${host}` : `https://${host}:${port}`;
+}
+
+/** Overrides lets tests inject a clock, mailer and logger. */
+export interface Overrides {
+  clock?: Clock;
+  mailer?: Mailer;
+  smtpPassword?: string;
+}
+
+/** Conclave is the assembled application: app, dependencies, and how to close it. */
+export interface Conclave {
+  app: Hono<AppEnv>;
+  db: Db;
+  audit: AuditLog;
+  auth: AuthDeps;
+  keyProvider: KeyProvider;
+  paths: Paths;
+  created: boolean;
+  close(): void;
+}
+
+/** readSmtpPassword resolves the SMTP password from its reference (env var or file). */
+async function readSmtpPassword(config: Config): Promise<string> {
+  if (config.smtp.password_env) return process.env[config.smtp.password_env] ?? "";
+  if (config.smtp.password_file) return (await Bun.file(config.smtp.password_file).text()).trim();
+  return "";
+}
+
+/** assemble opens the data directory and wires every module; it starts no listener. */
+export async function assemble(config: Config, log: Logger, over: Overrides = {}, baseUrl = baseUrlOf(config, config.server.https_port)): Promise<Conclave> {
+  const clock = over.clock ?? systemClock;
+  const paths = pathsOf(config);
+  mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  const { db, created, applied } = openDatabase(paths.db);
+  if (applied) log.info("database migrated", { path: paths.db, applied });
+  const keyProvider = await createKeyProvider(config.keys.provider as "local", { dataDir: paths.dataDir, localKeyFile: paths.localKey });
+  const audit = createAuditLog(db, clock);
+  const users = createUsersRepo(db, plainCodec);
+  const mailer =
+    over.mailer ??
+    createSmtpMailer(
+      { host: config.smtp.host, port: config.smtp.port, tls: config.smtp.tls as "starttls", from: config.smtp.from, username: config.smtp.username, password: over.smtpPassword ?? (await readSmtpPassword(config)) },
+      log.child({ module: "mail" }),
+    );
+  const accounts: AccountsDeps = { db, clock, audit, users, mailer, invitationDays: config.security.invitation_days };
+  const sessions: SessionDeps = {
+    db,
+    clock,
+    users,
+    sessionHours: config.security.session_hours,
+    idleMinutes: (accountId, userId) => effectiveForUser(accounts, accountId, userId, "security.session_idle_minutes") as number,
+  };
+  const auth: AuthDeps = { ...accounts, ...sessions };
+  const app = createHttpApp({
+    log,
+    sessions,
+    version: VERSION,
+    ready: async () => {
+      const kp = await keyProvider.health();
+      return { database: { ok: dbHealthy(db), detail: "sqlite" }, keyProvider: { ok: kp.ok, detail: kp.detail } };
+    },
+  });
+  mountPages(app, { auth, baseUrl, signInLimiter: createRateLimiter(20, 60_000, clock), keyProvider: keyProvider.describe() });
+  app.route("/api/v1", apiRoutes(auth));
+  return { app, db, audit, auth, keyProvider, paths, created, close: () => db.$client.close() };
+}
+
+/** defaultTlsNames lists the names a generated certificate covers. */
+export function defaultTlsNames(config: Config): { dnsNames: string[]; ipAddresses: string[] } {
+  const dns = new Set(["localhost", hostname()]);
+  const ips = new Set(["127.0.0.1", "::1"]);
+  const b = config.server.bind;
+  if (/^[\d.]+$/.test(b) && b !== "0.0.0.0") ips.add(b);
+  else if (b.includes(":") && b !== "::") ips.add(b);
+  if (config.server.public_url) dns.add(new URL(config.server.public_url).hostname);
+  return { dnsNames: [...dns].filter((d) => /^[A-Za-z0-9.-]+$/.test(d)), ipAddresses: [...ips] };
+}
+
+if (import.meta.main) {
+  process.umask(0o077); // everything Conclave creates (database, keys, TLS) is owner-only
+  const code = await runCli(process.argv.slice(2), { version: VERSION, assemble, pathsOf, baseUrlOf, defaultTlsNames });
+  process.exit(code);
+}
