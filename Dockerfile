@@ -26,7 +26,7 @@ RUN apt-get update \
 COPY --from=build /src/dist/conclave /usr/local/bin/conclave
 ENV CONCLAVE_DATA_DIR=/var/lib/conclave
 VOLUME /var/lib/conclave
-# 8443 HTTPS, 8080 HTTP (redirect / ACME), 5060 SIP UDP+TCP, 5061 SIP TLS, 10000 WebRTC media (ICE UDP mux)
+# 8443 HTTPS, 8080 HTTP (redirects to HTTPS), 5060 SIP UDP+TCP, 5061 SIP TLS, 10000 WebRTC media (ICE UDP mux)
 EXPOSE 8443/tcp 8080/tcp 5060/udp 5060/tcp 5061/tcp 10000/udp
 USER conclave
 WORKDIR /var/lib/conclave
