@@ -3,7 +3,7 @@ import { getGroup, groupIdsOfUser, groupsByIds } from "../storage/accounts-repo.
 import { deleteSetting, settingsAt, settingsFor, upsertSetting, type SettingLevel, type SettingRow } from "../storage/settings-repo.ts";
 import { auditActor, requirePermission, type Actor } from "./actor.ts";
 import type { AccountsDeps } from "./deps.ts";
-import { SETTINGS, isSettingKey, parseSettingValue, type SettingKey, type SettingValue } from "./setting-definitions.ts";
+import { SETTINGS, isSettingKey, parseSettingValue, settingAllowedAt, type SettingKey, type SettingValue } from "./setting-definitions.ts";
 
 /**
  * The settings hierarchy: default → account → group(s) → user. A value locked at the account
@@ -119,6 +119,7 @@ export async function changeSetting(deps: AccountsDeps, actor: Actor, scope: Sco
   await checkScope(deps, actor, scope);
   if (!isSettingKey(change.key)) throw invalid({ key: "Unknown setting." });
   const key = change.key;
+  if (!settingAllowedAt(key, scope.level)) throw invalid({ [key]: `“${SETTINGS[key].label}” can be set only at ${(SETTINGS[key] as { levels?: readonly string[] }).levels?.join(" or ")} level.` });
   if (change.locked && scope.level === "user") throw invalid({ [key]: "Settings can be locked only at account or group level." });
   const current = resolveSettings(deps, actor.accountId, scope)[key];
   if (current.lockedBy) throw new AppError("conflict", `“${SETTINGS[key].label}” is locked at ${current.lockedBy.name.toLowerCase()} level and cannot be changed here.`, { [key]: `Locked by ${current.lockedBy.name}.` });

@@ -10,6 +10,7 @@ import { clearCookie, LINK_COOKIE, readCookie, SESSION_COOKIE, writeCookie } fro
 import { rateLimitPosts } from "../http/middleware/rate-limit.ts";
 import { AppError } from "../shared/errors.ts";
 import type { AdminDeps } from "./deps.ts";
+import { startSession } from "./session-start.ts";
 import { Csrf, Field, formText, Notice, page, readForm, seeOther } from "./ui.tsx";
 
 const LINK_REASONS: Record<string, string> = {
@@ -23,12 +24,6 @@ function safeNext(next: string): string {
   return /^\/(?![/\\])[\w\-/.?=&%]*$/.test(next) ? next : "/admin";
 }
 
-function startSession(c: AppContext, cookie: string, expiresAt: number, deps: AdminDeps): void {
-  const old = readCookie(c, SESSION_COOKIE);
-  if (old) endSession(deps.auth, old);
-  writeCookie(c, SESSION_COOKIE, cookie, Math.max(60, Math.floor((expiresAt - deps.auth.clock.now()) / 1000)));
-  clearCookie(c, LINK_COOKIE);
-}
 
 /**
  * A one-time link (setup, activation) arrives as ?token=…; we move the token into a

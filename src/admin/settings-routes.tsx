@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { can, type Actor } from "../accounts/actor.ts";
 import { getGroupWithMembers } from "../accounts/groups.ts";
-import { SETTINGS, type SettingKey, type SettingSpec, type SettingValue } from "../accounts/setting-definitions.ts";
+import { SETTINGS, settingAllowedAt, type SettingKey, type SettingSpec, type SettingValue } from "../accounts/setting-definitions.ts";
 import { changeSetting, viewSettings, type Effective, type Scope } from "../accounts/settings.ts";
 import { getUser } from "../accounts/users.ts";
 import type { AppContext, AppEnv } from "../http/context.ts";
@@ -12,20 +12,25 @@ import { Csrf, formText, Notice, page, readForm, seeOther } from "./ui.tsx";
 
 function show(spec: SettingSpec, v: SettingValue): string {
   if (spec.type === "bool") return v ? "On" : "Off";
+  if (spec.type === "text" && v === "") return "(none)";
   return String(v);
 }
 
 function ValueControl({ k, spec, e }: { k: SettingKey; spec: SettingSpec; e: Effective }) {
   const own = e.own ? String(e.own.value) : "";
   const id = `v-${k}`;
-  if (spec.type === "int")
+  if (spec.type === "int" || spec.type === "text")
     return (
       <>
         <select name="mode" aria-label="Inherit or set">
           <option value="inherit" selected={!e.own}>Inherit</option>
           <option value="set" selected={!!e.own}>Set to</option>
         </select>
-        <input id={id} aria-label={spec.label} type="number" name="value" min={spec.min} max={spec.max} value={own || String(e.value)} />
+        {spec.type === "int" ? (
+          <input id={id} aria-label={spec.label} type="number" name="value" min={spec.min} max={spec.max} value={own || String(e.value)} />
+        ) : (
+          <input id={id} aria-label={spec.label} type="text" name="value" maxlength={spec.maxLength} value={e.own ? own : String(e.value)} />
+        )}
       </>
     );
   const options = spec.type === "bool" ? [["true", "On"], ["false", "Off"]] : spec.choices.map((c) => [c, c]);
@@ -53,7 +58,9 @@ function SettingRow({ c, path, scope, k, e, editable, error }: { c: AppContext; 
         <p class="hint">from {e.source.name}{e.lockedBy ? ` · locked by ${e.lockedBy.name}` : ""}</p>
       </td>
       <td>
-        {e.lockedBy ? (
+        {!settingAllowedAt(k, scope.level) ? (
+          <span class="muted">Set at {spec.levels?.join(" or ")} level</span>
+        ) : e.lockedBy ? (
           <span class="badge warn">Locked by {e.lockedBy.name}</span>
         ) : editable ? (
           <form method="post" action={path} hx-post={path} hx-target="closest tr" hx-swap="outerHTML">

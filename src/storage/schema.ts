@@ -50,6 +50,18 @@ export const users = sqliteTable(
     updatedAt: integer("updated_at").notNull().default(now),
     activatedAt: integer("activated_at"),
     lastSignInAt: integer("last_sign_in_at"),
+    /** Consecutive failed sign-in attempts (password or second factor). */
+    failedAttempts: integer("failed_attempts").notNull().default(0),
+    lockedUntil: integer("locked_until"),
+    passwordChangedAt: integer("password_changed_at"),
+    mustChangePassword: integer("must_change_password", { mode: "boolean" }).notNull().default(false),
+    /** TOTP secret, sealed by the personal-data codec; null when MFA is not enrolled. */
+    totpSealed: text("totp_sealed"),
+    totpEnabled: integer("totp_enabled", { mode: "boolean" }).notNull().default(false),
+    /** Last accepted TOTP time step: a code of that step or earlier is refused (replay). */
+    totpLastStep: integer("totp_last_step"),
+    /** How the user was created: "invite", "setup" or "saml" (just-in-time). */
+    origin: text("origin").notNull().default("invite"),
   },
   (t) => [uniqueIndex("users_email_index").on(t.emailIndex), index("users_account").on(t.accountId)],
 );
@@ -115,7 +127,7 @@ export const sessions = sqliteTable(
 /** oneTimeTokens: setup and activation links; only the token's hash is stored. */
 export const oneTimeTokens = sqliteTable("one_time_tokens", {
   tokenHash: text("token_hash").primaryKey(),
-  purpose: text("purpose", { enum: ["setup", "activation"] }).notNull(),
+  purpose: text("purpose", { enum: ["setup", "activation", "password_reset", "mfa_pending"] }).notNull(),
   accountId: text("account_id"),
   userId: text("user_id"),
   createdAt: integer("created_at").notNull(),
@@ -145,3 +157,74 @@ export const auditLog = sqliteTable(
   },
   (t) => [index("audit_account_at").on(t.accountId, t.at)],
 );
+
+/** passwordHistory keeps previous password hashes for the no-reuse rule. */
+export const passwordHistory = sqliteTable(
+  "password_history",
+  {
+    id: integer("id").primaryKey(),
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    hash: text("hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("password_history_user").on(t.userId, t.createdAt)],
+);
+
+/** recoveryCodes are single-use MFA recovery codes, stored hashed. */
+export const recoveryCodes = sqliteTable(
+  "recovery_codes",
+  {
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.codeHash] })],
+);
+
+/** samlIdps: one identity provider per account. */
+export const samlIdps = sqliteTable(
+  "saml_idps",
+  {
+    accountId: text("account_id").primaryKey().references(() => accounts.id, { onDelete: "cascade" }),
+    entityId: text("entity_id").notNull(),
+    ssoUrl: text("sso_url").notNull(),
+    /** PEM signing certificate(s) of the IdP, newline separated. */
+    certificates: text("certificates").notNull(),
+    /** JSON: { email, name, groups?, role?, groupMap?: Record<string,string>, roleMap?: Record<string,string> }. */
+    attributeMap: text("attribute_map").notNull().default("{}"),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(false),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("saml_idps_entity").on(t.entityId)],
+);
+
+/** samlResponses: every SAML response received, with its verdict; purged after 7 days. */
+export const samlResponses = sqliteTable(
+  "saml_responses",
+  {
+    id: integer("id").primaryKey(),
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    receivedAt: integer("received_at").notNull(),
+    /** Decoded XML, sealed by the personal-data codec (it holds names and e-mails). */
+    xmlSealed: text("xml_sealed").notNull(),
+    verdict: text("verdict", { enum: ["accepted", "rejected"] }).notNull(),
+    reason: text("reason").notNull(),
+    ip: text("ip").notNull().default(""),
+  },
+  (t) => [index("saml_responses_account").on(t.accountId, t.receivedAt)],
+);
+
+/** samlReplay remembers assertion ids until their NotOnOrAfter, so none is accepted twice. */
+export const samlReplay = sqliteTable("saml_replay", {
+  assertionId: text("assertion_id").primaryKey(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+/** signinFailures counts failures per source address, to stop one address locking out many accounts. */
+export const signinSources = sqliteTable("signin_sources", {
+  source: text("source").primaryKey(),
+  windowStart: integer("window_start").notNull(),
+  failures: integer("failures").notNull(),
+});

@@ -7,7 +7,12 @@ import { users } from "./schema.ts";
 type UserRowSealed = typeof users.$inferSelect;
 
 /** UserRecord is a user with personal data opened. */
-export type UserRecord = Omit<UserRowSealed, "emailSealed" | "nameSealed" | "emailIndex"> & { email: string; name: string };
+export type UserRecord = Omit<UserRowSealed, "emailSealed" | "nameSealed" | "emailIndex" | "totpSealed"> & { email: string; name: string };
+
+/** UserUpdate lists the plain (non-personal) columns callers may change. */
+export type UserUpdate = Partial<
+  Pick<UserRecord, "roleId" | "status" | "passwordHash" | "activatedAt" | "lastSignInAt" | "updatedAt" | "failedAttempts" | "lockedUntil" | "passwordChangedAt" | "mustChangePassword" | "totpEnabled" | "totpLastStep">
+>;
 
 /** NewUser is what creating a user needs. */
 export interface NewUser {
@@ -38,7 +43,12 @@ export interface UsersRepo {
   emailTaken(email: string): boolean;
   list(accountId: string): Promise<UserRecord[]>;
   count(accountId: string): number;
-  update(accountId: string, id: string, set: Partial<Pick<UserRecord, "roleId" | "status" | "passwordHash" | "activatedAt" | "lastSignInAt" | "updatedAt">>): void;
+  update(accountId: string, id: string, set: UserUpdate): void;
+  /** sealTotp seals a TOTP secret for `setSealedTotp` (null clears it). */
+  sealTotp(accountId: string, id: string, secret: string): Promise<string>;
+  setSealedTotp(accountId: string, id: string, sealed: string | null, enabled: boolean): void;
+  /** totpSecret opens a user's TOTP secret, or null when none is stored. */
+  totpSecret(accountId: string, id: string): Promise<string | null>;
   /** sealName seals a new display name for `setSealedName`. */
   sealName(accountId: string, id: string, name: string): Promise<string>;
   setSealedName(accountId: string, id: string, sealed: string, now: number): void;
@@ -49,7 +59,7 @@ export interface UsersRepo {
 export function createUsersRepo(db: Db, codec: PersonalDataCodec): UsersRepo {
   const ctx = (accountId: string, rowId: string, column: string) => ({ accountId, table: "users", column, rowId });
   const open = async (r: UserRowSealed): Promise<UserRecord> => {
-    const { emailSealed, nameSealed, emailIndex: _i, ...rest } = r;
+    const { emailSealed, nameSealed, emailIndex: _i, totpSealed: _t, ...rest } = r;
     return {
       ...rest,
       email: await codec.open(ctx(r.accountId, r.id, "email"), emailSealed),
@@ -95,6 +105,16 @@ export function createUsersRepo(db: Db, codec: PersonalDataCodec): UsersRepo {
     },
     setSealedName(accountId, id, nameSealed, now) {
       db.update(users).set({ nameSealed, updatedAt: now }).where(and(eq(users.accountId, accountId), eq(users.id, id))).run();
+    },
+    sealTotp(accountId, id, secret) {
+      return codec.seal(ctx(accountId, id, "totp"), secret);
+    },
+    setSealedTotp(accountId, id, sealed, enabled) {
+      db.update(users).set({ totpSealed: sealed, totpEnabled: enabled, totpLastStep: null }).where(and(eq(users.accountId, accountId), eq(users.id, id))).run();
+    },
+    async totpSecret(accountId, id) {
+      const r = db.select({ s: users.totpSealed }).from(users).where(and(eq(users.accountId, accountId), eq(users.id, id))).get();
+      return r?.s ? codec.open(ctx(accountId, id, "totp"), r.s) : null;
     },
     delete(accountId, id) {
       db.delete(users).where(and(eq(users.accountId, accountId), eq(users.id, id))).run();
