@@ -3,6 +3,7 @@ CREATE TABLE `password_history` (
 	`account_id` text NOT NULL,
 	`user_id` text NOT NULL,
 	`hash` text NOT NULL,
+	`kind` text DEFAULT 'change' NOT NULL,
 	`created_at` integer NOT NULL,
 	FOREIGN KEY (`account_id`) REFERENCES `accounts`(`id`) ON UPDATE no action ON DELETE cascade,
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade

@@ -31,7 +31,8 @@ const steps: Step[] = [
   { name: "typecheck", run: () => spawn([resolve(ROOT, "node_modules/.bin/tsc"), "--noEmit", "-p", "."]) },
   { name: "build", run: () => spawn([BUN, "run", "scripts/build.ts"]) },
   { name: "check-dockerfile", run: () => spawn([BUN, "run", "scripts/check-dockerfile.ts"]) },
-  { name: "bun test", run: () => spawn([BUN, "test", ...process.argv.slice(2)]) },
+  // bunfig.toml cannot set the per-test timeout; end-to-end tests start a binary and a browser.
+  { name: "bun test", run: () => spawn([BUN, "test", "--timeout", "120000", ...process.argv.slice(2)]) },
 ];
 
 const seconds = (since: number): string => `${((performance.now() - since) / 1000).toFixed(1)}s`;

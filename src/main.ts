@@ -8,14 +8,17 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { Hono } from "hono";
 import pkg from "../package.json" with { type: "json" };
 import type { AccountsDeps } from "./accounts/deps.ts";
-import { effectiveForUser } from "./accounts/settings.ts";
 import { mountPages } from "./admin/index.ts";
 import { apiRoutes } from "./api/index.ts";
 import { createAuditLog, type AuditLog } from "./audit/audit-log.ts";
+import { securityPolicy } from "./auth/policy.ts";
 import type { SessionDeps } from "./auth/sessions.ts";
+import type { SamlDeps } from "./auth/saml/deps.ts";
+import { createSamlRequestCache } from "./auth/saml/request-cache.ts";
 import type { AuthDeps } from "./auth/signin.ts";
 import type { Config } from "./config/schema.ts";
 import { createKeyProvider, type KeyProvider } from "./crypto/kms/index.ts";
+import { ensureSamlSpKeys, type SamlSpKeys } from "./crypto/saml-sp-cert.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { AppEnv } from "./http/context.ts";
 import { createRateLimiter } from "./http/middleware/rate-limit.ts";
@@ -24,6 +27,7 @@ import { systemClock, type Clock } from "./shared/clock.ts";
 import type { Logger } from "./shared/logger.ts";
 import { dbHealthy, openDatabase, type Db } from "./storage/db.ts";
 import { plainCodec } from "./storage/personal-data.ts";
+import { createSamlResponseLog } from "./storage/saml-repo.ts";
 import { createUsersRepo } from "./storage/users-repo.ts";
 import { runCli } from "./cli/run.ts";
 
@@ -65,6 +69,8 @@ export interface Conclave {
   db: Db;
   audit: AuditLog;
   auth: AuthDeps;
+  /** saml: single sign-on (purge its log periodically with purgeSamlData). */
+  saml: SamlDeps;
   keyProvider: KeyProvider;
   paths: Paths;
   created: boolean;
@@ -100,9 +106,17 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
     clock,
     users,
     sessionHours: config.security.session_hours,
-    idleMinutes: (accountId, userId) => effectiveForUser(accounts, accountId, userId, "security.session_idle_minutes") as number,
+    policy: (accountId, userId) => securityPolicy(accounts, accountId, userId),
   };
   const auth: AuthDeps = { ...accounts, ...sessions };
+  let spKeys: SamlSpKeys | undefined; // generated on first SAML use, not at every start
+  const saml: SamlDeps = {
+    ...auth,
+    baseUrl,
+    spKeys: () => (spKeys ??= ensureSamlSpKeys(paths.dataDir)),
+    requests: createSamlRequestCache(clock),
+    samlLog: createSamlResponseLog(db, plainCodec),
+  };
   const app = createHttpApp({
     log,
     sessions,
@@ -112,9 +126,9 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
       return { database: { ok: dbHealthy(db), detail: "sqlite" }, keyProvider: { ok: kp.ok, detail: kp.detail } };
     },
   });
-  mountPages(app, { auth, baseUrl, signInLimiter: createRateLimiter(20, 60_000, clock), keyProvider: keyProvider.describe() });
+  mountPages(app, { auth, saml, baseUrl, signInLimiter: createRateLimiter(20, 60_000, clock), keyProvider: keyProvider.describe() });
   app.route("/api/v1", apiRoutes(auth));
-  return { app, db, audit, auth, keyProvider, paths, created, close: () => db.$client.close() };
+  return { app, db, audit, auth, saml, keyProvider, paths, created, close: () => db.$client.close() };
 }
 
 /** defaultTlsNames lists the names a generated certificate covers. */

@@ -1,6 +1,7 @@
 import type { AuditActor } from "../audit/audit-log.ts";
 import { checkPassword, hashPassword } from "../auth/passwords.ts";
 import { newId } from "../shared/ids.ts";
+import { addPasswordHistory } from "../storage/identity-repo.ts";
 import { getAccount, insertAccount, insertRole, updateAccountName, type AccountRow } from "../storage/accounts-repo.ts";
 import type { Actor } from "./actor.ts";
 import { auditActor, requirePermission } from "./actor.ts";
@@ -48,7 +49,8 @@ export async function createAccountWithOwner(
     insertRole(deps.db, { id: roleIds.owner, accountId, name: "Owner", kind: "owner", description: "All privileges; one per account.", permissions: "[]", createdAt: now });
     insertRole(deps.db, { id: roleIds.admin, accountId, name: "Admin", kind: "admin", description: "Manages users and advanced features.", permissions: JSON.stringify(DEFAULT_ADMIN_PERMISSIONS), createdAt: now });
     insertRole(deps.db, { id: roleIds.member, accountId, name: "Member", kind: "member", description: "No admin privileges.", permissions: "[]", createdAt: now });
-    deps.users.insert({ ...owner, activatedAt: now });
+    deps.users.insert({ ...owner, activatedAt: now, passwordChangedAt: now, origin: "setup" });
+    addPasswordHistory(deps.db, accountId, ownerId, passwordHash, now, "initial");
     deps.audit.record({ ...by, accountId, userId: null }, { action: "account.create", targetType: "account", targetId: accountId, after: { name: organisation } });
     deps.audit.record({ ...by, accountId, userId: null }, { action: "user.create_owner", targetType: "user", targetId: ownerId, after: { name: ownerName, email: ownerEmail, role: "Owner" } });
   }).immediate();

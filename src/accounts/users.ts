@@ -148,6 +148,7 @@ export async function updateUser(deps: AccountsDeps, actor: Actor, id: string, i
     else role = roleFor(deps, actor, input.roleId, errors) ?? currentRole;
   }
   if (currentRole.kind === "owner" && actor.roleKind !== "owner") throw forbidden("Only the Owner can edit the Owner.");
+  if (id !== actor.userId && currentRole.kind !== "owner" && currentRole.kind !== "member" && !roleGrantable(actor, currentRole)) throw forbidden("You cannot edit a user whose role has more privileges than yours.");
   const groupIds = checkGroups(deps, actor, input.groupIds, errors);
   throwIfErrors(errors);
   const sealedName = name !== before.name ? await deps.users.sealName(actor.accountId, id, name) : null;

@@ -1,9 +1,12 @@
+import type { SamlDeps } from "../auth/saml/deps.ts";
 import type { AuthDeps } from "../auth/signin.ts";
 import type { RateLimiter } from "../http/middleware/rate-limit.ts";
 
 /** AdminDeps is what the pages need from the composition root. */
 export interface AdminDeps {
   auth: AuthDeps;
+  /** saml: single sign-on (SAML 2.0 service provider). */
+  saml: SamlDeps;
   /** Base URL for links in e-mails (config public_url or derived). */
   baseUrl: string;
   signInLimiter: RateLimiter;

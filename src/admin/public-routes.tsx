@@ -6,21 +6,22 @@ import { activate, activationTarget, signIn } from "../auth/signin.ts";
 import { endSession } from "../auth/sessions.ts";
 import type { AppContext, AppEnv } from "../http/context.ts";
 import { requestMeta } from "../http/context.ts";
-import { clearCookie, LINK_COOKIE, readCookie, SESSION_COOKIE, writeCookie } from "../http/cookies.ts";
+import { clearCookie, LINK_COOKIE, MFA_COOKIE, readCookie, SESSION_COOKIE, writeCookie } from "../http/cookies.ts";
 import { rateLimitPosts } from "../http/middleware/rate-limit.ts";
 import { AppError } from "../shared/errors.ts";
+import { describePolicy } from "../auth/password-policy.ts";
 import type { AdminDeps } from "./deps.ts";
 import { startSession } from "./session-start.ts";
 import { Csrf, Field, formText, Notice, page, readForm, seeOther } from "./ui.tsx";
 
-const LINK_REASONS: Record<string, string> = {
+export const LINK_REASONS: Record<string, string> = {
   unknown: "This link is not valid. Check that you copied all of it.",
   expired: "This link has expired.",
   used: "This link has already been used; it works only once.",
 };
 
 /** safeNext keeps post-sign-in redirects on this site. */
-function safeNext(next: string): string {
+export function safeNext(next: string): string {
   return /^\/(?![/\\])[\w\-/.?=&%]*$/.test(next) ? next : "/admin";
 }
 
@@ -29,7 +30,7 @@ function safeNext(next: string): string {
  * A one-time link (setup, activation) arrives as ?token=…; we move the token into a
  * short-lived cookie and redirect to the clean URL so it does not stay in history or logs.
  */
-function takeLinkToken(c: AppContext, path: string): Response | null {
+export function takeLinkToken(c: AppContext, path: string): Response | null {
   const token = c.req.query("token");
   if (token === undefined) return null;
   writeCookie(c, LINK_COOKIE, token.slice(0, 100), 3600);
@@ -47,7 +48,7 @@ function SetupForm({ c, values, errors }: { c: AppContext; values: Record<string
         <Field name="organisation" label="Organisation name" value={values.organisation} error={errors.organisation} required />
         <Field name="ownerName" label="Your name" value={values.ownerName} error={errors.ownerName} autocomplete="name" required />
         <Field name="ownerEmail" label="Your e-mail address" type="email" value={values.ownerEmail} error={errors.ownerEmail} autocomplete="email" required />
-        <Field name="password" label="Password" type="password" error={errors.password} autocomplete="new-password" hint="At least 8 characters with upper and lower case letters and a digit." required />
+        <Field name="password" label="Password" type="password" error={errors.password} autocomplete="new-password" hint={describePolicy()} required />
         <Field name="confirm" label="Repeat the password" type="password" error={errors.confirm} autocomplete="new-password" required />
         <div class="actions">
           <button type="submit">Create organisation</button>
@@ -69,6 +70,8 @@ function SignInForm({ c, email, next, error }: { c: AppContext; email: string; n
         <Field name="password" label="Password" type="password" autocomplete="current-password" required />
         <div class="actions">
           <button type="submit">Sign in</button>
+          <a href="/signin/forgot">Forgot your password?</a>
+          <a href="/signin/sso">Sign in with SSO</a>
         </div>
       </form>
     </section>
@@ -86,7 +89,7 @@ function ActivateForm({ c, email, organisation, values, errors }: { c: AppContex
       <form method="post" action="/activate">
         <Csrf c={c} />
         <Field name="name" label="Your name" value={values.name} error={errors.name} autocomplete="name" required />
-        <Field name="password" label="Password" type="password" error={errors.password} autocomplete="new-password" hint="At least 8 characters with upper and lower case letters and a digit." required />
+        <Field name="password" label="Password" type="password" error={errors.password} autocomplete="new-password" hint={describePolicy()} required />
         <Field name="confirm" label="Repeat the password" type="password" error={errors.confirm} autocomplete="new-password" required />
         <div class="actions">
           <button type="submit">Activate</button>
@@ -96,7 +99,7 @@ function ActivateForm({ c, email, organisation, values, errors }: { c: AppContex
   );
 }
 
-function LinkProblem({ title, reason }: { title: string; reason: string }) {
+export function LinkProblem({ title, reason }: { title: string; reason: string }) {
   return (
     <section class="card narrow">
       <h1>{title}</h1>
@@ -162,7 +165,11 @@ export function publicRoutes(deps: AdminDeps): Hono<AppEnv> {
     const email = formText(body, "email").trim();
     const next = safeNext(formText(body, "next") || "/admin");
     const r = await signIn(auth, email, formText(body, "password"), requestMeta(c));
-    if (!r.ok) return page(c, "Sign in", <SignInForm c={c} email={email} next={next} error="The e-mail address or password is not correct." />, 400);
+    if (r.kind === "refused") return page(c, "Sign in", <SignInForm c={c} email={email} next={next} error={r.message} />, 400);
+    if (r.kind === "mfa") {
+      writeCookie(c, MFA_COOKIE, r.pendingToken, 300);
+      return seeOther(c, `/signin/mfa?next=${encodeURIComponent(next)}`);
+    }
     startSession(c, r.session.cookie, r.session.expiresAt, deps);
     return seeOther(c, next);
   });

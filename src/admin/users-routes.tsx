@@ -8,6 +8,7 @@ import {
   deactivateUser, deleteUser, getUser, inviteUser, listUsers, reactivateUser, resendInvitation, roleGrantable, updateUser,
   type InviteResult, type RoleRow, type UserRecord,
 } from "../accounts/users.ts";
+import { requirePasswordChange, resetUserMfa, sendPasswordReset, unlockUser } from "../auth/admin-actions.ts";
 import type { AppContext, AppEnv } from "../http/context.ts";
 import { actorOf, allow } from "../http/middleware/guards.ts";
 import { AppError } from "../shared/errors.ts";
@@ -175,6 +176,15 @@ export function usersRoutes(deps: AdminDeps): Hono<AppEnv> {
           <p>
             {u.email} · <span class={STATUS_BADGE[u.status]}>{u.status}</span> · created {fmtTime(u.createdAt)} · last sign-in {fmtTime(u.lastSignInAt)}
           </p>
+          <p>
+            Two-factor authentication: {u.totpEnabled ? <span class="badge ok">on</span> : <span class="badge">off</span>}
+            {u.lockedUntil && u.lockedUntil > a.clock.now() && (
+              <>
+                {" "}· <span class="badge bad">locked until {fmtTime(u.lockedUntil)}</span>
+              </>
+            )}
+            {u.origin === "saml" && <> · <span class="badge">single sign-on</span></>}
+          </p>
           {editable ? (
             <form method="post" action={`/admin/users/${u.id}`}>
               <Csrf c={c} />
@@ -190,6 +200,10 @@ export function usersRoutes(deps: AdminDeps): Hono<AppEnv> {
           <section class="card">
             <h2>Account state</h2>
             <div class="actions">
+              {u.lockedUntil && u.lockedUntil > a.clock.now() && post("unlock", "Unlock")}
+              {u.totpEnabled && post("reset-mfa", "Reset two-factor authentication")}
+              {u.status === "active" && u.passwordHash && post("send-reset", "Send a password reset link")}
+              {u.status === "active" && u.passwordHash && !u.mustChangePassword && post("require-password-change", "Require a new password")}
               {u.status === "invited" && post("resend", "Send a new invitation")}
               {u.status !== "deactivated" ? post("deactivate", "Deactivate") : post("reactivate", "Reactivate")}
               {post("delete", "Delete user", "danger", `Delete ${u.name}? This cannot be undone.`)}
@@ -231,6 +245,25 @@ export function usersRoutes(deps: AdminDeps): Hono<AppEnv> {
   app.post("/:id/deactivate", allow("users:edit"), lifecycle((actor, id) => deactivateUser(a, actor, id), (id) => `/admin/users/${id}?done=1`));
   app.post("/:id/reactivate", allow("users:edit"), lifecycle((actor, id) => reactivateUser(a, actor, id), (id) => `/admin/users/${id}?done=1`));
   app.post("/:id/delete", allow("users:edit"), lifecycle((actor, id) => deleteUser(a, actor, id), () => "/admin/users?done=deleted"));
+  app.post("/:id/unlock", allow("users:edit"), lifecycle((actor, id) => unlockUser(a, actor, id), (id) => `/admin/users/${id}?done=1`));
+  app.post("/:id/reset-mfa", allow("users:edit"), lifecycle((actor, id) => resetUserMfa(a, actor, id), (id) => `/admin/users/${id}?done=1`));
+  app.post("/:id/require-password-change", allow("users:edit"), lifecycle((actor, id) => requirePasswordChange(a, actor, id), (id) => `/admin/users/${id}?done=1`));
+  app.post("/:id/send-reset", allow("users:edit"), async (c) => {
+    const r = await sendPasswordReset(a, actorOf(c), c.req.param("id"), deps.baseUrl);
+    return page(
+      c,
+      "Reset link",
+      <section class="card narrow">
+        <h1>Password reset link</h1>
+        {r.mailed ? (
+          <Notice>A reset link was e-mailed to {r.email}. It works once, for one hour.</Notice>
+        ) : (
+          <Notice kind="error">No e-mail was sent (outgoing mail is not configured or failed). Give {r.email} this single-use link yourself: <p><code class="copy">{r.url}</code></p></Notice>
+        )}
+        <p><a class="button secondary" href={`/admin/users/${c.req.param("id")}`}>Back to the user</a></p>
+      </section>,
+    );
+  });
   app.post("/:id/resend", allow("users:edit"), async (c) => {
     const r = await resendInvitation(a, actorOf(c), c.req.param("id"), ctx(c));
     return page(c, "Invitation created", <InviteSent r={r} />);

@@ -1,41 +1,14 @@
 /**
- * Password hashing (argon2id) and the baseline password rules. The identity issue extends the
- * rules (blocklist, enhanced options, NIST profile); callers only see `checkPassword`.
+ * Password hashing (argon2id). The rules live in password-policy.ts; `checkPassword` applies
+ * the baseline policy for callers that have no user yet (first-run setup).
  */
+import { BASELINE_POLICY, evaluatePassword, normalisePassword } from "./password-policy.ts";
 
-/** MAX_PASSWORD_LENGTH is accepted in full, never truncated. */
-export const MAX_PASSWORD_LENGTH = 128;
-
-/** normalisePassword applies Unicode NFKC so the same password typed differently matches. */
-export function normalisePassword(pw: string): string {
-  return pw.normalize("NFKC");
-}
+export { MAX_PASSWORD_LENGTH, normalisePassword } from "./password-policy.ts";
 
 /** checkPassword returns the name of every baseline rule the password fails (empty: acceptable). */
-export function checkPassword(raw: string): string[] {
-  const pw = normalisePassword(raw);
-  const chars = [...pw];
-  const failed: string[] = [];
-  if (chars.length < 8) failed.push("at least 8 characters");
-  if (chars.length > MAX_PASSWORD_LENGTH) failed.push(`at most ${MAX_PASSWORD_LENGTH} characters`);
-  if (!/\p{L}/u.test(pw)) failed.push("at least one letter");
-  if (!/\p{Nd}/u.test(pw)) failed.push("at least one digit");
-  if (!(/\p{Lu}/u.test(pw) && /\p{Ll}/u.test(pw))) failed.push("both upper and lower case letters");
-  if (chars.length > 0 && chars.every((c) => c === chars[0])) failed.push("not a single repeated character");
-  if (hasRun(pw, 6)) failed.push("no runs of consecutive characters such as 123456 or abcdef");
-  return failed;
-}
-
-function hasRun(pw: string, len: number): boolean {
-  const cps = [...pw.toLowerCase()].map((c) => c.codePointAt(0)!);
-  let up = 1;
-  let down = 1;
-  for (let i = 1; i < cps.length; i++) {
-    up = cps[i] === cps[i - 1]! + 1 ? up + 1 : 1;
-    down = cps[i] === cps[i - 1]! - 1 ? down + 1 : 1;
-    if (up >= len || down >= len) return true;
-  }
-  return false;
+export function checkPassword(raw: string, context: { email?: string; name?: string } = {}): string[] {
+  return evaluatePassword(raw, BASELINE_POLICY, context);
 }
 
 /** hashPassword hashes with argon2id. */
@@ -48,9 +21,8 @@ export async function verifyPassword(pw: string, hash: string): Promise<boolean>
   return Bun.password.verify(normalisePassword(pw), hash);
 }
 
-/** DUMMY_HASH is verified against when the account does not exist, so timing matches. */
 let dummyHash: Promise<string> | undefined;
-/** dummyVerify spends the same work as a real verification. */
+/** dummyVerify spends the same work as a real verification, so unknown accounts take as long as known ones. */
 export async function dummyVerify(pw: string): Promise<void> {
   dummyHash ??= hashPassword("Dummy-password-1");
   await verifyPassword(pw, await dummyHash);

@@ -1,7 +1,8 @@
 import { getRole } from "../storage/accounts-repo.ts";
 import type { Db } from "../storage/db.ts";
 import { deleteSession, getSession, insertSession, purgeExpiredSessions, touchSession } from "../storage/sessions-repo.ts";
-import type { UsersRepo } from "../storage/users-repo.ts";
+import type { UserRecord, UsersRepo } from "../storage/users-repo.ts";
+import type { SecurityPolicy } from "./policy.ts";
 import type { Clock } from "../shared/clock.ts";
 import { constantTimeEqual, randomToken, sha256Hex } from "../shared/ids.ts";
 import type { Actor } from "../accounts/actor.ts";
@@ -13,8 +14,8 @@ export interface SessionDeps {
   clock: Clock;
   users: UsersRepo;
   sessionHours: number;
-  /** Idle limit in minutes for a user (from the settings hierarchy). */
-  idleMinutes(accountId: string, userId: string): number;
+  /** The user's effective security settings (idle limit, MFA required, password expiry...). */
+  policy(accountId: string, userId: string): SecurityPolicy;
 }
 
 /** NewSession is what the browser gets: the cookie value and the CSRF token. */
@@ -24,11 +25,29 @@ export interface NewSession {
   expiresAt: number;
 }
 
+/** Restrictions hold a user on one page until they act (change password, enrol MFA). */
+export interface Restrictions {
+  changePassword: "first_sign_in" | "expired" | "required" | null;
+  enrolMfa: boolean;
+}
+
 /** ActiveSession is a validated session with its actor. */
 export interface ActiveSession {
   id: string;
   csrfToken: string;
   actor: Actor;
+  restrictions: Restrictions;
+}
+
+/** restrictionsOf works out what a user must do before using the pages. SSO users have no password here. */
+export function restrictionsOf(user: UserRecord, policy: SecurityPolicy, now: number): Restrictions {
+  let changePassword: Restrictions["changePassword"] = null;
+  if (user.passwordHash) {
+    if (user.mustChangePassword) changePassword = "required";
+    else if (policy.changeAtFirstSignIn && user.passwordChangedAt === null) changePassword = "first_sign_in";
+    else if (policy.expiryDays !== null && user.passwordChangedAt !== null && user.passwordChangedAt + policy.expiryDays * 86_400_000 <= now) changePassword = "expired";
+  }
+  return { changePassword, enrolMfa: policy.mfaRequired && !user.totpEnabled && user.passwordHash !== null };
 }
 
 /** createSession starts a session: random id + random secret, only the secret's hash stored. */
@@ -58,8 +77,8 @@ export async function loadSession(deps: SessionDeps, cookie: string, meta: { ip:
   const s = getSession(deps.db, id);
   if (!s || !constantTimeEqual(s.secretHash, sha256Hex(secret))) return null;
   const now = deps.clock.now();
-  const idleMs = deps.idleMinutes(s.accountId, s.userId) * 60_000;
-  if (s.expiresAt <= now || s.lastSeenAt + idleMs <= now) {
+  const policy = deps.policy(s.accountId, s.userId);
+  if (s.expiresAt <= now || s.lastSeenAt + policy.idleMinutes * 60_000 <= now) {
     deleteSession(deps.db, id);
     return null;
   }
@@ -75,6 +94,7 @@ export async function loadSession(deps: SessionDeps, cookie: string, meta: { ip:
   return {
     id,
     csrfToken: s.csrfToken,
+    restrictions: restrictionsOf(user, policy, now),
     actor: {
       accountId: s.accountId,
       userId: user.id,

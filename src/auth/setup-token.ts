@@ -26,7 +26,7 @@ export function issueSetupToken(db: Db, clock: Clock, audit: AuditLog, ttlMinute
 export type TokenCheck = { ok: true; accountId: string | null; userId: string | null } | { ok: false; reason: "unknown" | "expired" | "used" };
 
 /** checkToken looks a one-time token up without consuming it. */
-export function checkToken(db: Db, clock: Clock, purpose: "setup" | "activation", token: string): TokenCheck {
+export function checkToken(db: Db, clock: Clock, purpose: "setup" | "activation" | "password_reset" | "mfa_pending", token: string): TokenCheck {
   if (!token || token.length > 100) return { ok: false, reason: "unknown" };
   const row = getToken(db, sha256Hex(token));
   if (!row || row.purpose !== purpose) return { ok: false, reason: "unknown" };

@@ -8,6 +8,9 @@ export const PRE_COOKIE = "__Host-conclave_pre";
 /** LINK_COOKIE keeps a one-time link's token after the URL is cleaned of it. */
 export const LINK_COOKIE = "__Host-conclave_link";
 
+/** MFA_COOKIE carries the pending second-factor step (five minutes) between the password and the code. */
+export const MFA_COOKIE = "__Host-conclave_mfa";
+
 const base = { path: "/", secure: true, httpOnly: true, sameSite: "Lax" } as const;
 
 /** readCookie returns a cookie's value. */

@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { AppError } from "../shared/errors.ts";
 import { embeddedMigrations } from "./migrations.gen.ts";
@@ -37,6 +37,8 @@ export function inspectDatabase(path: string): DbInfo {
   }
   if (head.toString("latin1") !== SQLITE_MAGIC)
     throw new AppError("unavailable", `${path} is not a SQLite database, so it is not Conclave's. Point --data-dir at an empty directory or at a Conclave data directory; the file was left untouched.`);
+  // A read-only open of a WAL database creates empty -wal and -shm files; remove any we created.
+  const sidecars = [`${path}-wal`, `${path}-shm`].filter((f) => !existsSync(f));
   const db = new Database(path, { readonly: true });
   try {
     const appId = (db.query("PRAGMA application_id").get() as { application_id: number }).application_id;
@@ -45,6 +47,7 @@ export function inspectDatabase(path: string): DbInfo {
     return { exists: true, applicationId: appId, schemaVersion: version, tableCount: tables };
   } finally {
     db.close();
+    for (const f of sidecars) if (existsSync(f) && (f.endsWith("-shm") || statSync(f).size === 0)) rmSync(f);
   }
 }
 

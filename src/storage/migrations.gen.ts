@@ -7,5 +7,5 @@ import m2 from "../../migrations/0002_identity.sql" with { type: "text" };
 export const embeddedMigrations: { tag: string; when: number; breakpoints: boolean; sql: string }[] = [
   { tag: "0000_init", when: 1795438433882, breakpoints: true, sql: m0 },
   { tag: "0001_audit_append_only", when: 1795438438439, breakpoints: true, sql: m1 },
-  { tag: "0002_identity", when: 1795439307082, breakpoints: true, sql: m2 },
+  { tag: "0002_identity", when: 1795440012639, breakpoints: true, sql: m2 },
 ];

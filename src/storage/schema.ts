@@ -166,6 +166,8 @@ export const passwordHistory = sqliteTable(
     accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
     userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
     hash: text("hash").notNull(),
+    /** "initial" (setup, activation), "change" (the user's own) or "reset" (link, admin, shell). */
+    kind: text("kind", { enum: ["initial", "change", "reset"] }).notNull().default("change"),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [index("password_history_user").on(t.userId, t.createdAt)],

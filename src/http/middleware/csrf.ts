@@ -5,6 +5,13 @@ import type { AppEnv } from "../context.ts";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/**
+ * The SAML Assertion Consumer Service receives a cross-site POST from the identity provider,
+ * with no token of ours. It is exempt; the signed assertion (audience, recipient, InResponseTo,
+ * replay cache) protects it. SameSite=Lax means no session cookie arrives on that POST.
+ */
+const CSRF_EXEMPT = /^\/saml\/[^/]+\/acs$/;
+
 /** sameOrigin compares the Origin (or Referer) header's host with the Host header. */
 function sameOrigin(originOrReferer: string | undefined, host: string | undefined): boolean {
   if (!originOrReferer || !host || originOrReferer === "null") return false;
@@ -22,9 +29,10 @@ function sameOrigin(originOrReferer: string | undefined, host: string | undefine
  */
 export function csrf(): MiddlewareHandler<AppEnv> {
   return async function csrf(c, next) {
-    if (SAFE.has(c.req.method)) return next();
+    if (SAFE.has(c.req.method) || CSRF_EXEMPT.test(c.req.path)) return next();
     const host = c.req.header("host") ?? new URL(c.req.url).host;
-    if (!sameOrigin(c.req.header("origin") ?? c.req.header("referer"), host))
+    // Referrer-Policy: no-referrer makes browsers send `Origin: null` (and no Referer) on same-origin form posts; Fetch Metadata (which pages cannot forge) still says same-origin.
+    if (c.req.header("sec-fetch-site") !== "same-origin" && !sameOrigin(c.req.header("origin") ?? c.req.header("referer"), host))
       throw new AppError("csrf", "This request did not come from a Conclave page (cross-site request refused). Reload the page and try again.");
     let token = c.req.header("x-csrf-token");
     if (!token) {
