@@ -86,7 +86,7 @@ describe("resolveSettings", () => {
     for (const scope of [{ level: "group", groupId: g }, { level: "user", userId: u }] as Scope[]) {
       const e = await refusal(set(owner, scope, key, "false"));
       expect(e.code).toBe("conflict");
-      expect(e.message).toBe("“Require a passcode” is locked at account level and cannot be changed here.");
+      expect(e.message).toBe("“Require a passcode” is locked by the account and cannot be changed here.");
       expect(e.fields[key]).toBe("Locked by Account.");
       // clearing the value below the lock is refused too
       expect((await refusal(clear(owner, scope, key))).code).toBe("conflict");
@@ -104,7 +104,7 @@ describe("resolveSettings", () => {
     await set(owner, { level: "group", groupId: g }, key, "true", true);
     const e = await refusal(set(owner, { level: "user", userId: u }, key, "false"));
     expect(e.code).toBe("conflict");
-    expect(e.message).toContain("locked at group “strict” level");
+    expect(e.message).toContain("locked by Group “Strict”");
     expect(effectiveForUser(t.auth, accountId, u, key)).toBe(true);
     // the account level is above the group and stays changeable
     await set(owner, { level: "account" }, key, "false");

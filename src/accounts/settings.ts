@@ -93,9 +93,25 @@ export function effectiveForUser(deps: AccountsDeps, accountId: string, userId: 
   return resolveSettings(deps, accountId, { level: "user", userId })[key].value;
 }
 
-async function checkScope(deps: AccountsDeps, actor: Actor, scope: Scope): Promise<void> {
-  if (scope.level === "group" && !getGroup(deps.db, actor.accountId, scope.groupId)) throw notFound("No such group.");
-  if (scope.level === "user" && !(await deps.users.get(actor.accountId, scope.userId))) throw notFound("No such user.");
+/** checkScope returns a readable name for the scope, or throws not-found for a foreign or missing one. */
+async function checkScope(deps: AccountsDeps, actor: Actor, scope: Scope): Promise<string> {
+  if (scope.level === "group") {
+    const g = getGroup(deps.db, actor.accountId, scope.groupId);
+    if (!g) throw notFound("No such group.");
+    return `group “${g.name}”`;
+  }
+  if (scope.level === "user") {
+    const u = await deps.users.get(actor.accountId, scope.userId);
+    if (!u) throw notFound("No such user.");
+    return u.name;
+  }
+  return "the account";
+}
+
+/** scopeName names a scope for page titles (needs only the right to see its settings). */
+export async function scopeName(deps: AccountsDeps, actor: Actor, scope: Scope): Promise<string> {
+  if (!(scope.level === "user" && scope.userId === actor.userId)) requirePermission(actor, "settings:view");
+  return checkScope(deps, actor, scope);
 }
 
 /** viewSettings returns the effective settings at a scope; users may always view their own. */
@@ -122,7 +138,7 @@ export async function changeSetting(deps: AccountsDeps, actor: Actor, scope: Sco
   if (!settingAllowedAt(key, scope.level)) throw invalid({ [key]: `“${SETTINGS[key].label}” can be set only at ${(SETTINGS[key] as { levels?: readonly string[] }).levels?.join(" or ")} level.` });
   if (change.locked && scope.level === "user") throw invalid({ [key]: "Settings can be locked only at account or group level." });
   const current = resolveSettings(deps, actor.accountId, scope)[key];
-  if (current.lockedBy) throw new AppError("conflict", `“${SETTINGS[key].label}” is locked at ${current.lockedBy.name.toLowerCase()} level and cannot be changed here.`, { [key]: `Locked by ${current.lockedBy.name}.` });
+  if (current.lockedBy) throw new AppError("conflict", `“${SETTINGS[key].label}” is locked by ${current.lockedBy.level === "account" ? "the account" : current.lockedBy.name} and cannot be changed here.`, { [key]: `Locked by ${current.lockedBy.name}.` });
   const scopeId = scopeIdOf(actor.accountId, scope);
   let value: SettingValue | null = null;
   if (!change.inherit) {

@@ -69,8 +69,8 @@ describe("settings pages", () => {
       const res = await admin.browser.postForm(path, { key, value: "true" });
       expect(res.status).toBe(409);
       const html = await res.text();
-      expect(notice(html)).toBe("Locked by Account.");
-      expect(rowOf(html, key)).toContain('role="alert">Locked by Account.<');
+      expect(notice(html)).toBe("“Waiting room” is locked by the account and cannot be changed here.");
+      expect(rowOf(html, key)).toContain("Locked by Account");
       expect(t.count("settings")).toBe(before);
     }
   });
@@ -80,7 +80,7 @@ describe("settings pages", () => {
     expect((await owner.browser.postForm(`/admin/settings/group/${groupId}`, { key, value: "true", locked: "1" })).status).toBe(303);
     const res = await owner.browser.postForm(`/admin/settings/user/${member.userId}`, { key, value: "false" });
     expect(res.status).toBe(409);
-    expect(notice(await res.text())).toBe("Locked by Group “Field Team”.");
+    expect(notice(await res.text())).toBe("“Mute participants on entry” is locked by Group “Field Team” and cannot be changed here.");
     const page = await (await member.browser.get(`/admin/settings/user/${member.userId}`)).text();
     expect(rowOf(page, key)).toContain("Locked by Group “Field Team”");
   });

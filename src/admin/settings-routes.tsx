@@ -1,9 +1,7 @@
 import { Hono } from "hono";
 import { can, type Actor } from "../accounts/actor.ts";
-import { getGroupWithMembers } from "../accounts/groups.ts";
 import { SETTINGS, settingAllowedAt, type SettingKey, type SettingSpec, type SettingValue } from "../accounts/setting-definitions.ts";
-import { changeSetting, viewSettings, type Effective, type Scope } from "../accounts/settings.ts";
-import { getUser } from "../accounts/users.ts";
+import { changeSetting, scopeName, viewSettings, type Effective, type Scope } from "../accounts/settings.ts";
 import type { AppContext, AppEnv } from "../http/context.ts";
 import { actorOf, signedIn } from "../http/middleware/guards.ts";
 import { AppError } from "../shared/errors.ts";
@@ -85,8 +83,7 @@ function SettingRow({ c, path, scope, k, e, editable, error }: { c: AppContext; 
 
 async function scopeTitle(deps: AdminDeps, actor: Actor, scope: Scope): Promise<string> {
   if (scope.level === "account") return "Account settings";
-  if (scope.level === "group") return `Settings of group “${getGroupWithMembers(deps.auth, actor, scope.groupId).name}”`;
-  return `Settings of ${(await getUser(deps.auth, actor, scope.userId)).name}`;
+  return `Settings of ${await scopeName(deps.auth, actor, scope)}`;
 }
 
 /** settingsRoutes shows and changes the settings hierarchy at account, group and user level. */
@@ -149,7 +146,7 @@ export function settingsRoutes(deps: AdminDeps): Hono<AppEnv> {
       await changeSetting(a, actor, scope, change);
     } catch (e) {
       if (e instanceof AppError && (e.code === "invalid_input" || e.code === "conflict")) {
-        const fieldErr = e.fields[key] ?? e.message;
+        const fieldErr = e.code === "conflict" ? e.message : (e.fields[key] ?? e.message);
         if (htmx && key in SETTINGS) {
           const eff = await viewSettings(a, actor, scope);
           return c.html(<SettingRow c={c} path={path} scope={scope} k={key as SettingKey} e={eff[key as SettingKey]} editable error={fieldErr} />, 200);

@@ -104,3 +104,19 @@ describe("errors", () => {
     expect(await res.json()).toMatchObject({ error: { code: "unauthenticated" } });
   });
 });
+
+describe("request size", () => {
+  test("a body over 64 KB is refused with 413 and a readable message, and nothing is stored", async () => {
+    const t = await createTestApp();
+    try {
+      const owner = await t.setup();
+      const before = t.count("groups");
+      const res = await owner.browser.postForm("/admin/groups", { name: "x".repeat(70 * 1024), description: "" });
+      expect(res.status).toBe(413);
+      expect(await res.text()).toContain("larger than 64 KB");
+      expect(t.count("groups")).toBe(before);
+    } finally {
+      t.cleanup();
+    }
+  });
+});

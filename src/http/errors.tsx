@@ -4,7 +4,7 @@ import type { AppEnv, AppContext } from "./context.ts";
 import { renderShell } from "./shell.tsx";
 
 /** STATUS maps each error code to its HTTP status, in one place. */
-export const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 429 | 500 | 503> = {
+export const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503> = {
   invalid_input: 400,
   unauthenticated: 401,
   forbidden: 403,
@@ -12,6 +12,7 @@ export const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 429 | 500 |
   not_found: 404,
   conflict: 409,
   rate_limited: 429,
+  too_large: 413,
   internal: 500,
   unavailable: 503,
 };
@@ -29,7 +30,7 @@ export function respondError(c: AppContext, err: AppError): Response {
     const next = new URL(c.req.url).pathname;
     return c.redirect(`/signin?next=${encodeURIComponent(next)}`, 303);
   }
-  const titles: Record<number, string> = { 400: "Please check your input", 401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Cannot do that now", 429: "Slow down", 500: "Something went wrong", 503: "Unavailable" };
+  const titles: Record<number, string> = { 400: "Please check your input", 401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Cannot do that now", 413: "Too large", 429: "Slow down", 500: "Something went wrong", 503: "Unavailable" };
   return c.html(
     renderShell(c, {
       title: titles[status] ?? "Error",

@@ -7,6 +7,7 @@ export type ErrorCode =
   | "conflict"
   | "csrf"
   | "rate_limited"
+  | "too_large"
   | "unavailable"
   | "internal";
 

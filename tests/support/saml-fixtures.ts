@@ -36,6 +36,12 @@ export function certBase64(pem: string): string {
   return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");
 }
 
+/** toPemFromBase64 wraps a base64 DER certificate (as in metadata) in PEM armour. */
+export function toPemFromBase64(b: string): string {
+  const body = b.replace(/\s+/g, "");
+  return `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`;
+}
+
 /** idpMetadataXml renders an IdP EntityDescriptor with a Redirect-binding SSO endpoint. */
 export function idpMetadataXml(idp: TestIdp, ssoUrl: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>

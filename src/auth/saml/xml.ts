@@ -27,14 +27,14 @@ export function hasDoctype(xml: string): boolean {
   return /<!\s*(DOCTYPE|ENTITY)/i.test(xml);
 }
 
-/** parseXml parses a document strictly; returns null on any error or when it has a DOCTYPE. */
+/** parseXml parses a document strictly (xmldom's warnings, such as an unclosed tag, count as errors); returns null on any problem or when it has a DOCTYPE. */
 export function parseXml(xml: string): Document | null {
   if (hasDoctype(xml)) return null;
   let failed = false;
   const parser = new DOMParser({
     locator: {},
     errorHandler: {
-      warning: () => {},
+      warning: () => void (failed = true),
       error: () => void (failed = true),
       fatalError: () => void (failed = true),
     },
