@@ -155,9 +155,17 @@ export function publicRoutes(deps: AdminDeps): Hono<AppEnv> {
     }
   });
 
-  app.get("/signin", (c) => {
+  // The plain sign-in page is the busiest page: render it once and fill in each request's CSRF token.
+  let signinTemplate: { html: string; marker: string } | null = null;
+  app.get("/signin", async (c) => {
     if (c.get("session")) return seeOther(c, "/admin");
-    return page(c, "Sign in", <SignInForm c={c} email="" next={safeNext(c.req.query("next") ?? "/admin")} />);
+    const next = safeNext(c.req.query("next") ?? "/admin");
+    if (next !== "/admin") return page(c, "Sign in", <SignInForm c={c} email="" next={next} />);
+    if (!signinTemplate) {
+      const res = page(c, "Sign in", <SignInForm c={c} email="" next={next} />);
+      signinTemplate = { html: (await res.text()).replaceAll(c.get("csrfToken"), "\u0000csrf\u0000"), marker: "\u0000csrf\u0000" };
+    }
+    return c.html(signinTemplate.html.replaceAll(signinTemplate.marker, c.get("csrfToken")));
   });
 
   app.post("/signin", rateLimitPosts(deps.signInLimiter, "signin"), async (c) => {

@@ -36,8 +36,10 @@ export interface LoggerOptions {
 /** createLogger builds a logger; `pretty` defaults to whether stdout is a TTY. */
 export function createLogger(opts: LoggerOptions = {}, base: Record<string, unknown> = {}): Logger {
   const level = opts.level ?? "info";
+  // Resolved once: children (one per request) reuse these instead of asking stdout again.
   const pretty = opts.pretty ?? Boolean(process.stdout.isTTY);
   const write = opts.write ?? ((line: string) => void process.stdout.write(line + "\n"));
+  const resolved: LoggerOptions = { level, pretty, write };
   const emit = (lv: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (order[lv] < order[level]) return;
     const f = redact({ ...base, ...fields });
@@ -53,7 +55,7 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
-    child: (f) => createLogger(opts, { ...base, ...f }),
+    child: (f) => createLogger(resolved, { ...base, ...f }),
   };
 }
 

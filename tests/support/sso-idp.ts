@@ -42,6 +42,8 @@ export interface TestSsoIdp {
   /** The user the next request signs in. */
   user: IdpUser | null;
   requests: ReceivedRequest[];
+  /** Every SAMLResponse sent (base64), in order. */
+  responses: string[];
   stop(): void;
 }
 
@@ -65,6 +67,7 @@ export function startTestSsoIdp(): TestSsoIdp {
     ssoUrl: "",
     user: null,
     requests: [],
+    responses: [],
     metadataXml: () => idpMetadataXml(state.idp, state.ssoUrl),
     registerSpMetadata(xml) {
       const entityId = attr(xml, "entityID");
@@ -106,9 +109,11 @@ export function startTestSsoIdp(): TestSsoIdp {
       if (!signatureValid || r.issuer !== sp.entityId || r.acsUrl !== sp.acsUrl) return page("<p>Refused: the AuthnRequest is not signed by the registered SP.</p>");
       if (!state.user) return page("<p>Nobody is signed in at the IdP.</p>");
       const { xml } = signedResponse(state.idp, { spEntityId: sp.entityId, acsUrl: sp.acsUrl, inResponseTo: r.id, nameId: state.user.nameId, attributes: state.user.attributes });
+      const encodedResponse = Buffer.from(xml).toString("base64");
+      state.responses.push(encodedResponse);
       const relay = r.relayState === null ? "" : `<input type="hidden" name="RelayState" value="${esc(r.relayState)}">`;
       return page(
-        `<form method="post" action="${esc(sp.acsUrl)}"><input type="hidden" name="SAMLResponse" value="${Buffer.from(xml).toString("base64")}">${relay}<button type="submit">Continue</button></form><script src="/autopost.js"></script>`,
+        `<form method="post" action="${esc(sp.acsUrl)}"><input type="hidden" name="SAMLResponse" value="${encodedResponse}">${relay}<button type="submit">Continue</button></form><script src="/autopost.js"></script>`,
       );
     },
   });
