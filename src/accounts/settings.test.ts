@@ -149,8 +149,8 @@ describe("resolveSettings", () => {
 describe("changeSetting", () => {
   const badValues: [string, string, RegExp][] = [
     ["meeting.waiting_room", "maybe", /must be on or off/],
-    ["security.session_idle_minutes", "5", /must be between 10 and 720/],
-    ["security.session_idle_minutes", "721", /must be between 10 and 720/],
+    ["security.session_idle_minutes", "5", /must be between 10 and 120/],
+    ["security.session_idle_minutes", "121", /must be between 10 and 120/],
     ["security.session_idle_minutes", "ten", /whole number/],
     ["security.session_idle_minutes", "-20", /whole number/],
     ["meeting.screen_share", "everyone", /must be one of: host, all/],

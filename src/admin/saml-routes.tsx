@@ -91,7 +91,7 @@ function SsoStartForm({ c, email, next, error }: { c: AppContext; email: string;
   );
 }
 
-/** ssoSignInRoutes: /signin/sso asks for the work e-mail and sends the browser to its account's IdP. */
+/** ssoSignInRoutes: /signin/sso asks for the work e-mail and sends the browser on to its account's SP-initiated login. */
 export function ssoSignInRoutes(deps: AdminDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get("/", (c) => {
@@ -105,7 +105,20 @@ export function ssoSignInRoutes(deps: AdminDeps): Hono<AppEnv> {
     const accountId = await findSsoAccount(deps.saml, email);
     if (!accountId)
       return page(c, "Single sign-on", <SsoStartForm c={c} email={email} next={next} error="Single sign-on is not set up for this address. Sign in with your password, or ask your administrator." />, 400);
-    return seeOther(c, `/saml/${encodeURIComponent(accountId)}/login?next=${encodeURIComponent(next)}`);
+    // Not a redirect: the page CSP's form-action 'self' also covers redirects that follow a
+    // form submission, so a 303 towards the IdP would be blocked. A Refresh navigation is not.
+    const target = `/saml/${encodeURIComponent(accountId)}/login?next=${encodeURIComponent(next)}`;
+    c.header("Refresh", `0; url=${target}`);
+    return page(
+      c,
+      "Single sign-on",
+      <section class="card narrow">
+        <h1>Continuing to your identity provider…</h1>
+        <p>
+          <a class="button" href={target} data-testid="sso-continue">Continue</a>
+        </p>
+      </section>,
+    );
   });
   return app;
 }

@@ -113,7 +113,7 @@ describe("settings pages", () => {
     const before = t.count("settings");
     const res = await owner.browser.postForm("/admin/settings", { key: "security.session_idle_minutes", mode: "set", value: "5" });
     expect(res.status).toBe(400);
-    expect(notice(await res.text())).toMatch(/must be between 10 and 720/);
+    expect(notice(await res.text())).toMatch(/must be between 10 and 120/);
     const unknown = await owner.browser.postForm("/admin/settings", { key: "no.such", value: "1" });
     expect(unknown.status).toBe(400);
     expect(t.count("settings")).toBe(before);

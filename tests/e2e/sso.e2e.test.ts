@@ -155,7 +155,11 @@ describe("SAML single sign-on end to end (dist/conclave + Chromium + loopback Id
     const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
     try {
       const page = await newPage(ctx);
-      const replay = await page.request.post(`${server.browserUrl}/saml/${accountId}/acs`, { form: { SAMLResponse: idp.responses[0]!, RelayState: "/admin" }, maxRedirects: 0 });
+      const replay = await page.request.post(`${server.browserUrl}/saml/${accountId}/acs`, {
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: idp.origin },
+        data: new URLSearchParams({ SAMLResponse: idp.responses[0]!, RelayState: "/admin" }).toString(),
+        maxRedirects: 0,
+      });
       expect(replay.status()).toBe(400);
       const html = await replay.text();
       expect(html).toContain("Single sign-on failed");
@@ -202,8 +206,11 @@ describe("SAML single sign-on end to end (dist/conclave + Chromium + loopback Id
     }
   });
 
-  test("no CSP violation or script error showed on Conclave's pages", () => {
+  test("no CSP violation or script error showed on Conclave's pages, and no assertion reached the server's output", () => {
     expect(problems.filter(isCspViolation)).toEqual([]);
     expect(problems.filter((p) => p.kind === "pageerror")).toEqual([]);
+    const output = `${server.lines.join("\n")}\n${server.stderr}`;
+    expect(output).not.toMatch(/Assertion|SAMLResponse|X509Certificate|BEGIN (RSA )?PRIVATE KEY/);
+    expect(output).not.toContain(NEWCOMER.email);
   });
 });
