@@ -35,7 +35,7 @@ export const LAYERS: readonly { name: string; modules: readonly string[]; isolat
   { name: "sip", modules: ["sip/"] },
   {
     name: "domain",
-    modules: ["meetings/", "auth/", "accounts/", "audit/", "retention/", "backup/", "notify/"],
+    modules: ["meetings/", "auth/", "accounts/", "audit/", "keys/", "retention/", "backup/", "notify/"],
   },
   { name: "media", modules: ["media/"] },
   { name: "storage", modules: ["storage/"] },

@@ -10,6 +10,7 @@ const NAV: { href: string; label: string; perm: string | null }[] = [
   { href: "/admin/groups", label: "Groups", perm: "groups:view" },
   { href: "/admin/roles", label: "Roles", perm: "roles:view" },
   { href: "/admin/settings", label: "Settings", perm: "settings:view" },
+  { href: "/admin/sso", label: "Single sign-on", perm: "settings:view" },
   { href: "/admin/audit", label: "Operation log", perm: "audit:view" },
 ];
 
@@ -24,7 +25,7 @@ function Nav({ actor, path, csrf }: { actor: Actor | null; path: string; csrf: s
           </a>
         ))}
       </nav>
-      <span class="muted">{actor.label}</span>
+      <a href="/account/mfa" class="muted">{actor.label}</a>
       <form method="post" action="/signout">
         <input type="hidden" name="_csrf" value={csrf} />
         <button class="link" type="submit">

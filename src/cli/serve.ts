@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { issueSetupToken, setupNeeded } from "../auth/setup-token.ts";
+import { purgeSamlData } from "../auth/saml/response-log.ts";
 import { purgeSessions } from "../auth/sessions.ts";
 import type { Config } from "../config/schema.ts";
 import { ensureTlsFiles } from "../crypto/tls-cert.ts";
@@ -62,7 +63,10 @@ export async function serve(root: Root, config: Config, log: Logger): Promise<nu
     process.stdout.write(`${baseUrl}/setup?token=${token}\n`);
   }
 
-  const purge = setInterval(() => purgeSessions(conclave.auth), 10 * 60_000);
+  const purge = setInterval(() => {
+    purgeSessions(conclave.auth);
+    purgeSamlData(conclave.saml);
+  }, 10 * 60_000);
   purge.unref();
 
   return await new Promise<number>((done) => {

@@ -13,7 +13,11 @@ import { staticRoutes } from "./static.ts";
 
 /** MAX_BODY_BYTES caps every request body (the SAML ACS route has its own, larger, limit). */
 export const MAX_BODY_BYTES = 64 * 1024;
-const SAML_ACS = /^\/saml\/[^/]+\/acs$/;
+/** MAX_LARGE_BODY_BYTES caps the routes with their own, tighter checks (metadata ≤ 1 MB). */
+export const MAX_LARGE_BODY_BYTES = 2 * 1024 * 1024;
+/** The SAML ACS limits its body itself (and logs the refusal); IdP metadata uploads get the larger limit. */
+const OWN_LIMIT = /^\/saml\/[^/]+\/acs$/;
+const LARGE_LIMIT = /^\/admin\/sso$/;
 
 /** Readiness is one dependency's state for /readyz. */
 export interface Readiness {
@@ -44,16 +48,23 @@ export function createHttpApp(deps: HttpDeps): Hono<AppEnv> {
     return c.json({ status: ok ? "ready" : "not ready", checks }, ok ? 200 : 503);
   });
   app.route("/static", staticRoutes());
-  // Forms are small. SAML responses are the largest legitimate bodies: their route sets its own limit.
+  // Forms are small. SAML responses and IdP metadata are the largest legitimate bodies: their routes set their own limits.
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
       throw new AppError("too_large", `The request is larger than ${MAX_BODY_BYTES / 1024} KB. Shorten what you entered.`);
     },
   });
+  const largeLimit = bodyLimit({
+    maxSize: MAX_LARGE_BODY_BYTES,
+    onError: () => {
+      throw new AppError("too_large", `The request is larger than ${MAX_LARGE_BODY_BYTES / 1024 / 1024} MB.`);
+    },
+  });
   app.use(async function limitBody(c, next) {
-    if (SAML_ACS.test(new URL(c.req.url).pathname)) return next();
-    return limit(c, next);
+    const path = new URL(c.req.url).pathname;
+    if (OWN_LIMIT.test(path)) return next();
+    return LARGE_LIMIT.test(path) ? largeLimit(c, next) : limit(c, next);
   });
   app.use(session(deps.sessions));
   app.use(csrf());

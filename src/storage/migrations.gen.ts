@@ -2,10 +2,12 @@
 import m0 from "../../migrations/0000_init.sql" with { type: "text" };
 import m1 from "../../migrations/0001_audit_append_only.sql" with { type: "text" };
 import m2 from "../../migrations/0002_identity.sql" with { type: "text" };
+import m3 from "../../migrations/0003_data_keys.sql" with { type: "text" };
 
 /** embeddedMigrations lists each migration's journal entry and SQL text, oldest first. */
 export const embeddedMigrations: { tag: string; when: number; breakpoints: boolean; sql: string }[] = [
   { tag: "0000_init", when: 1795438433882, breakpoints: true, sql: m0 },
   { tag: "0001_audit_append_only", when: 1795438438439, breakpoints: true, sql: m1 },
   { tag: "0002_identity", when: 1795440012639, breakpoints: true, sql: m2 },
+  { tag: "0003_data_keys", when: 1795440633958, breakpoints: true, sql: m3 },
 ];

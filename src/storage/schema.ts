@@ -230,3 +230,27 @@ export const signinSources = sqliteTable("signin_sources", {
   windowStart: integer("window_start").notNull(),
   failures: integer("failures").notNull(),
 });
+
+/**
+ * dataKeys: per-account data-encryption keys (DEKs) per data class, stored only wrapped by the
+ * key-encryption key named in `wrappedBy`. `invocations` is reserved in blocks before use, so a
+ * crash can only over-count GCM invocations, never under-count them.
+ */
+export const dataKeys = sqliteTable(
+  "data_keys",
+  {
+    id: text("id").primaryKey(),
+    /** Account id, or "server" for server-wide keys (the blind-index key). */
+    accountId: text("account_id").notNull(),
+    dataClass: text("data_class").notNull(),
+    version: integer("version").notNull(),
+    wrapped: text("wrapped").notNull(),
+    /** "<provider>:<key id>" of the KEK (or CMK) that wrapped it. */
+    wrappedBy: text("wrapped_by").notNull(),
+    status: text("status", { enum: ["active", "retired", "destroyed"] }).notNull(),
+    invocations: integer("invocations").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    retiredAt: integer("retired_at"),
+  },
+  (t) => [index("data_keys_account_class").on(t.accountId, t.dataClass, t.status), uniqueIndex("data_keys_version").on(t.accountId, t.dataClass, t.version)],
+);

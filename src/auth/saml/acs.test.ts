@@ -78,6 +78,13 @@ describe("POST /saml/:account/acs — accepted responses", () => {
     await expectRefused(() => postAcs(t, ownerA.accountId, valid({ nameId: "sp@a.example", inResponseTo: login.requestId })), "in_response_to");
   });
 
+  test("a response signed as a whole (and its assertion) is accepted", async () => {
+    const { xml } = valid({ nameId: "both@a.example" });
+    const both = signElement(xml, "Response", { keyPem: idpA.keyPem, certPem: idpA.certPem });
+    const out = await postAcs(t, ownerA.accountId, { xml: both });
+    expect(out.status).toBe(303);
+  });
+
   test("a RelayState that leaves the site falls back to /admin", async () => {
     const out = await postAcs(t, ownerA.accountId, valid({ nameId: "ida@a.example" }), "https://evil.example/phish");
     expect(out.location).toBe("/admin");
@@ -127,6 +134,13 @@ describe("POST /saml/:account/acs — refused responses", () => {
     const out = await postAcs(t, ownerA.accountId, { xml: moved });
     expect(out.reason).toBe("wrapping"); // two elements carry the signed ID
     expect(out.sessionCookie).toBeNull();
+  });
+
+  test("a response-level signature that does not verify is refused even though the assertion's does", async () => {
+    const { xml } = valid({ nameId: "badouter@a.example" });
+    const attacker = createTestIdp(idpA.entityId);
+    const outer = signElement(xml, "Response", { keyPem: attacker.keyPem, certPem: attacker.certPem });
+    await expectRefused(() => postAcs(t, ownerA.accountId, { xml: outer }), "signature");
   });
 
   test("wrong audience", async () => {

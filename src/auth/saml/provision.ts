@@ -1,10 +1,11 @@
-import { resolveSettings } from "../../accounts/settings.ts";
+import type { AccountsDeps } from "../../accounts/deps.ts";
 import { checkEmail, cleanText } from "../../accounts/validate.ts";
 import type { AuditActor } from "../../audit/audit-log.ts";
 import { newId } from "../../shared/ids.ts";
 import { getRole, getRoleByKind, getRoleByName, getGroupByName, groupIdsOfUser, groupsByIds, setUserGroups, type RoleRow } from "../../storage/accounts-repo.ts";
 import { deleteUserSessions } from "../../storage/sessions-repo.ts";
 import type { UserRecord } from "../../storage/users-repo.ts";
+import { emailDomainAllowed, securityPolicy } from "../policy.ts";
 import type { SamlDeps } from "./deps.ts";
 import type { SamlFailure } from "./failures.ts";
 import type { AttributeMapping, IdpConfig } from "./idp-config.ts";
@@ -60,16 +61,13 @@ export function mapIdentity(deps: SamlDeps, accountId: string, mapping: Attribut
 }
 
 /** allowedDomains reads the account's `sso.allowed_domains` setting (empty list = any domain). */
-export function allowedDomains(deps: SamlDeps, accountId: string): string[] {
-  const v = String(resolveSettings(deps, accountId, { level: "account" })["sso.allowed_domains"].value);
-  return v.split(",").map((d) => d.trim().toLowerCase()).filter(Boolean);
+export function allowedDomains(deps: AccountsDeps, accountId: string): string[] {
+  return securityPolicy(deps, accountId, null).allowedDomains.map((d) => d.toLowerCase());
 }
 
 /** domainAllowed tells whether an e-mail address may sign in to an account under its domain restriction. */
-export function domainAllowed(deps: SamlDeps, accountId: string, email: string): boolean {
-  const list = allowedDomains(deps, accountId);
-  const domain = email.slice(email.lastIndexOf("@") + 1).toLowerCase();
-  return list.length === 0 || list.includes(domain);
+export function domainAllowed(deps: AccountsDeps, accountId: string, email: string): boolean {
+  return emailDomainAllowed(email, allowedDomains(deps, accountId));
 }
 
 /** ProvisionResult is the signed-in user, or why nobody may sign in. */

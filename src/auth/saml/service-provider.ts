@@ -15,11 +15,12 @@ const EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 
 /**
  * samlFor builds node-saml for one account: the IdP certificates are the only trusted keys
- * (KeyInfo in a response is ignored), assertions must be signed, a response signature is
- * optional but verified when present, the audience is the SP entity id, InResponseTo is checked
- * whenever a response carries one, and requests are signed with RSA-SHA256.
+ * (KeyInfo in a response is ignored), assertions must be signed, the audience is the SP entity
+ * id, InResponseTo is checked whenever a response carries one, and requests are signed with
+ * RSA-SHA256. A response signature is optional, but pass `responseSigned` when the Response
+ * carries one: node-saml then requires it to verify (otherwise it would skip a bad one).
  */
-export function samlFor(deps: SamlDeps, config: IdpConfig): SAML {
+export function samlFor(deps: SamlDeps, config: IdpConfig, opts: { responseSigned?: boolean } = {}): SAML {
   const urls = spUrls(deps.baseUrl, config.accountId);
   const keys = deps.spKeys();
   return new SAML({
@@ -34,7 +35,7 @@ export function samlFor(deps: SamlDeps, config: IdpConfig): SAML {
     signatureAlgorithm: "sha256",
     digestAlgorithm: "sha256",
     wantAssertionsSigned: true,
-    wantAuthnResponseSigned: false,
+    wantAuthnResponseSigned: opts.responseSigned === true,
     acceptedClockSkewMs: CLOCK_SKEW_MS,
     validateInResponseTo: ValidateInResponseTo.ifPresent,
     requestIdExpirationPeriodMs: REQUEST_TTL_MS,

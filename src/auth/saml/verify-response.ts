@@ -50,7 +50,14 @@ export function decodeSamlResponse(encoded: string): { xml: string } | { failure
 }
 
 /** checkEnvelope runs the checks on the whole (unverified) document before any signature work. */
-function checkEnvelope(xml: string, config: IdpConfig, acsUrl: string): SamlFailure | null {
+function checkEnvelope(xml: string, config: IdpConfig, acsUrl: string): { failure: SamlFailure } | { responseSigned: boolean; inResponseTo: string | null } {
+  const problem = envelopeProblem(xml, config, acsUrl);
+  if (problem) return { failure: problem };
+  const root = parseXml(xml)!.documentElement;
+  return { responseSigned: children(root, NS.dsig, "Signature").length > 0, inResponseTo: root.getAttribute("InResponseTo") || null };
+}
+
+function envelopeProblem(xml: string, config: IdpConfig, acsUrl: string): SamlFailure | null {
   if (hasDoctype(xml)) return { code: "doctype" };
   const doc = parseXml(xml);
   if (!doc) return { code: "malformed", detail: "not well-formed XML" };
@@ -127,18 +134,18 @@ export async function verifySamlResponse(deps: SamlDeps, config: IdpConfig, enco
   const xml = decoded.xml;
   const acsUrl = spUrls(deps.baseUrl, config.accountId).acsUrl;
   const envelope = checkEnvelope(xml, config, acsUrl);
-  if (envelope) return { ok: false, xml, failure: envelope };
+  if ("failure" in envelope) return { ok: false, xml, failure: envelope.failure };
 
   let profile: Record<string, unknown> & { nameID?: string; getAssertionXml?: () => string };
   try {
-    const r = await samlFor(deps, config).validatePostResponseAsync({ SAMLResponse: encoded.replace(/\s+/g, "") });
+    const r = await samlFor(deps, config, { responseSigned: envelope.responseSigned }).validatePostResponseAsync({ SAMLResponse: encoded.replace(/\s+/g, "") });
     if (!r.profile) return { ok: false, xml, failure: { code: "invalid", detail: "no profile (logout or passive response)" } };
     profile = r.profile;
   } catch (e) {
     return { ok: false, xml, failure: failureFromNodeSaml(e) };
   }
   const signedXml = profile.getAssertionXml?.() ?? "";
-  const responseIrt = parseXml(xml)!.documentElement.getAttribute("InResponseTo") || null;
+  const responseIrt = envelope.inResponseTo;
   const checked = checkAssertion(signedXml, config, acsUrl, responseIrt, String(profile.nameID ?? ""));
   if ("failure" in checked) return { ok: false, xml, failure: checked.failure };
 

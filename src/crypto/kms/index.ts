@@ -4,13 +4,16 @@
  */
 import { AppError } from "../../shared/errors.ts";
 import { createLocalKeyProvider } from "./local.ts";
+import { createPkcs11KeyProvider } from "./pkcs11.ts";
 import type { KeyProvider, KeyProviderFactory, KeyProviderOptions } from "./types.ts";
 
-export type { HealthResult, KeyProvider, KeyProviderDescription, KeyProviderFactory, KeyProviderOptions } from "./types.ts";
+export type { HealthResult, KeyProvider, KeyProviderDescription, KeyProviderFactory, KeyProviderOptions, Pkcs11Options } from "./types.ts";
+export { probePkcs11KeyProvider } from "./pkcs11.ts";
 
 /** keyProviders maps each provider name accepted in config `keys.provider` to its factory. */
 export const keyProviders = {
   local: createLocalKeyProvider,
+  pkcs11: createPkcs11KeyProvider,
 } satisfies Record<string, KeyProviderFactory>;
 
 /** KeyProviderName is a name in the `keyProviders` map. */

@@ -28,6 +28,31 @@ export interface KeyProvider {
   health(): Promise<HealthResult>;
   /** Describes the provider and key for people; contains no secret. */
   describe(): KeyProviderDescription;
+  /** Releases what the provider holds (HSM sessions, the PKCS#11 module); idempotent. Providers holding nothing omit it. */
+  close?(): Promise<void>;
+}
+
+/**
+ * Pkcs11Options configure the "pkcs11" provider: an AES-256 key inside a PKCS#11 token.
+ * The PIN itself is never part of the options, only where to read it from.
+ */
+export interface Pkcs11Options {
+  /** Absolute path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so. */
+  module: string;
+  /** The token's label; exactly one of tokenLabel and slotId. */
+  tokenLabel?: string;
+  /** The slot id holding the token; exactly one of tokenLabel and slotId. */
+  slotId?: number;
+  /** CKA_LABEL of the AES-256 key on the token. */
+  keyLabel: string;
+  /** Absolute path of a file holding the user PIN (mode 0600 or stricter; one trailing newline ignored); exactly one of pinFile and pinEnv. */
+  pinFile?: string;
+  /** Name of the environment variable holding the user PIN; exactly one of pinFile and pinEnv. */
+  pinEnv?: string;
+  /** "aes-gcm" (CKM_AES_GCM, the default) or "aes-key-wrap" (CKM_AES_KEY_WRAP, RFC 3394). */
+  mechanism?: "aes-gcm" | "aes-key-wrap";
+  /** Generate the key (non-extractable, sensitive AES-256 token object) when no key has the label; default false. */
+  createKeyIfMissing?: boolean;
 }
 
 /**
@@ -40,6 +65,8 @@ export interface KeyProviderOptions {
   dataDir: string;
   /** The local KEK file (absolute path); used by the "local" provider. */
   localKeyFile: string;
+  /** Used by the "pkcs11" provider. */
+  pkcs11?: Pkcs11Options;
 }
 
 /** KeyProviderFactory opens a provider, failing (AppError "unavailable") when its key cannot be used. */
