@@ -267,3 +267,12 @@ describe("single sign-on policy for password sign-in", () => {
     expect(await res.text()).toContain("can be set only at account level");
   });
 });
+
+describe("lockout under concurrency", () => {
+  test("wrong passwords sent in parallel all count, and the account locks", async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, () => attempt(member.email, "Wrong-Pass-1")));
+    expect(results.every((r) => r.status === 400)).toBe(true);
+    expect(audited("user.locked")).toBe(1);
+    expect((await attempt(member.email, PASSWORD)).html).toContain("This account is locked until");
+  });
+});

@@ -35,16 +35,19 @@ export function countSourceFailure(deps: AccountsDeps, source: string): void {
  */
 export function recordFailure(deps: AccountsDeps, user: UserRecord, actor: AuditActor): number | null {
   const now = deps.clock.now();
-  const attempts = user.failedAttempts + 1;
-  if (attempts < MAX_FAILURES) {
-    deps.users.update(user.accountId, user.id, { failedAttempts: attempts });
-    return null;
-  }
   const until = now + LOCK_MS;
-  deps.db.$client.transaction(() => {
+  // Increment in the database, not from the copy loaded before the (slow) password check:
+  // concurrent wrong attempts must all count.
+  const locked = deps.db.$client.transaction((): boolean => {
+    const row = deps.db.$client
+      .query("UPDATE users SET failed_attempts = failed_attempts + 1 WHERE account_id = ? AND id = ? RETURNING failed_attempts AS n")
+      .get(user.accountId, user.id) as { n: number } | null;
+    if (!row || row.n < MAX_FAILURES) return false;
     deps.users.update(user.accountId, user.id, { failedAttempts: 0, lockedUntil: until });
     deps.audit.record(actor, { action: "user.locked", targetType: "user", targetId: user.id, detail: { until: new Date(until).toISOString(), failures: MAX_FAILURES } });
+    return true;
   }).immediate();
+  if (!locked) return null;
   if (deps.mailer.enabled)
     deps.mailer
       .send({
