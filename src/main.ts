@@ -27,6 +27,9 @@ import { systemClock, type Clock } from "./shared/clock.ts";
 import type { Logger } from "./shared/logger.ts";
 import { dbHealthy, openDatabase, type Db } from "./storage/db.ts";
 import { plainCodec } from "./storage/personal-data.ts";
+import { resealLegacy } from "./storage/reseal.ts";
+import { createKeyService, type KeyService } from "./keys/key-service.ts";
+import { createSealingCodec } from "./keys/sealing-codec.ts";
 import { createSamlResponseLog } from "./storage/saml-repo.ts";
 import { createUsersRepo } from "./storage/users-repo.ts";
 import { runCli } from "./cli/run.ts";
@@ -72,6 +75,7 @@ export interface Conclave {
   /** saml: single sign-on (purge its log periodically with purgeSamlData). */
   saml: SamlDeps;
   keyProvider: KeyProvider;
+  keys: KeyService;
   paths: Paths;
   created: boolean;
   close(): void;
@@ -93,7 +97,11 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   if (applied) log.info("database migrated", { path: paths.db, applied });
   const keyProvider = await createKeyProvider(config.keys.provider as "local", { dataDir: paths.dataDir, localKeyFile: paths.localKey });
   const audit = createAuditLog(db, clock);
-  const users = createUsersRepo(db, plainCodec);
+  const keys = createKeyService(db, keyProvider, clock, audit, log.child({ module: "keys" }));
+  const codec = await createSealingCodec(keys);
+  const resealed = await resealLegacy(db, plainCodec, codec);
+  if (resealed) log.info("personal data sealed under the account keys", { rows: resealed });
+  const users = createUsersRepo(db, codec);
   const mailer =
     over.mailer ??
     createSmtpMailer(
@@ -115,7 +123,7 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
     baseUrl,
     spKeys: () => (spKeys ??= ensureSamlSpKeys(paths.dataDir)),
     requests: createSamlRequestCache(clock),
-    samlLog: createSamlResponseLog(db, plainCodec),
+    samlLog: createSamlResponseLog(db, codec),
   };
   const app = createHttpApp({
     log,
@@ -128,7 +136,7 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   });
   mountPages(app, { auth, saml, baseUrl, signInLimiter: createRateLimiter(20, 60_000, clock), keyProvider: keyProvider.describe() });
   app.route("/api/v1", apiRoutes(auth));
-  return { app, db, audit, auth, saml, keyProvider, paths, created, close: () => db.$client.close() };
+  return { app, db, audit, auth, keys, saml, keyProvider, paths, created, close: () => db.$client.close() };
 }
 
 /** defaultTlsNames lists the names a generated certificate covers. */

@@ -103,7 +103,7 @@ describe("TOTP two-factor authentication", () => {
     expect(audited("user.mfa_enrol")).toBe(1);
     // The secret is stored through the personal-data codec, not in a plain column.
     const row = t.db.$client.query("SELECT totp_sealed FROM users WHERE id = ?").get(member.userId) as { totp_sealed: string };
-    expect(row.totp_sealed.startsWith("p1:")).toBe(true);
+    expect(row.totp_sealed.startsWith("c1:")).toBe(true);
 
     t.clock.advance(60_000);
     const first = await attempt(member.email, PASSWORD);

@@ -106,7 +106,9 @@ export function createKeyService(db: Db, provider: KeyProvider, clock: Clock, au
       id: idHex, accountId, dataClass, version, wrapped: Buffer.from(wrapped).toString("base64"), wrappedBy: wrappedBy(),
       status: "active", invocations: 0, createdAt: clock.now(), retiredAt: null,
     });
-    audit.record({ accountId: accountId === SERVER_SCOPE ? null : accountId, userId: null, label: "key service" }, { action: "key.dek_created", targetType: "data_key", targetId: idHex, detail: { dataClass, version, wrappedBy: wrappedBy() } });
+    // Account keys are audited in the account's log; the server-wide index key is created once, at first start.
+    if (accountId === SERVER_SCOPE) log.info("created the server blind-index key", { wrappedBy: wrappedBy() });
+    else audit.record({ accountId, userId: null, label: "key service" }, { action: "key.dek_created", targetType: "data_key", targetId: idHex, detail: { dataClass, version, wrappedBy: wrappedBy() } });
     const dek = remember({ id, idHex, version, key: new Uint8Array(key) });
     key.fill(0);
     return dek;

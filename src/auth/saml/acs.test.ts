@@ -95,7 +95,7 @@ describe("POST /saml/:account/acs — accepted responses", () => {
   test("every response is logged with the decoded XML sealed by the personal-data codec", () => {
     const rows = t.db.$client.query("SELECT xml_sealed, verdict FROM saml_responses WHERE account_id = ?").all(ownerA.accountId) as { xml_sealed: string; verdict: string }[];
     expect(rows.some((r) => r.verdict === "accepted")).toBe(true);
-    for (const r of rows) expect(r.xml_sealed.startsWith("p1:")).toBe(true);
+    for (const r of rows) expect(r.xml_sealed.startsWith("c1:")).toBe(true);
   });
 });
 

@@ -400,7 +400,7 @@ describe("pkcs11 provider: sessions and C_Finalize", () => {
   });
 
   test("close after an operation threw still finalizes; close is idempotent; later calls say 'closed'", async () => {
-    const p = await createPkcs11KeyProvider(options());
+    const p = await open();
     const wrapped = await p.wrap(dek(), ctx);
     await appError(p.unwrap(wrapped, { ...ctx, account: "someone-else" }));
     expect(hsm.isFinalized()).toBe(false);
