@@ -2,7 +2,7 @@
  * The composition root: config → db → migrations → key provider → modules → servers.
  * The only file (with src/cli/) that knows every module.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Hono } from "hono";
@@ -17,7 +17,7 @@ import type { SamlDeps } from "./auth/saml/deps.ts";
 import { createSamlRequestCache } from "./auth/saml/request-cache.ts";
 import type { AuthDeps } from "./auth/signin.ts";
 import type { Config } from "./config/schema.ts";
-import { createKeyProvider, type KeyProvider } from "./crypto/kms/index.ts";
+import { createKeyProvider, type KeyProvider, type KeyProviderName, type KeyProviderOptions } from "./crypto/kms/index.ts";
 import { ensureSamlSpKeys, type SamlSpKeys } from "./crypto/saml-sp-cert.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { AppEnv } from "./http/context.ts";
@@ -49,6 +49,26 @@ export function pathsOf(config: Config): Paths {
   const dataDir = resolve(config.server.data_dir);
   const key = config.keys.local_key_file;
   return { dataDir, db: join(dataDir, "conclave.db"), localKey: key ? (isAbsolute(key) ? key : resolve(key)) : join(dataDir, "keys", "local.key") };
+}
+
+/** keyProviderOptions maps the [keys] and [pkcs11] config sections to provider options. */
+export function keyProviderOptions(config: Config, paths: Paths): KeyProviderOptions {
+  const p = config.pkcs11;
+  return {
+    dataDir: paths.dataDir,
+    localKeyFile: paths.localKey,
+    pkcs11: p.module
+      ? {
+          module: p.module,
+          tokenLabel: p.token_label,
+          keyLabel: p.key_label,
+          pinFile: p.pin_file ? resolve(p.pin_file) : undefined,
+          pinEnv: p.pin_env || undefined,
+          mechanism: p.mechanism as "aes-gcm" | "aes-key-wrap",
+          createKeyIfMissing: p.create_key,
+        }
+      : undefined,
+  };
 }
 
 /** baseUrlOf is the external URL used in printed and e-mailed links. */
@@ -95,9 +115,16 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   const { db, created, applied } = openDatabase(paths.db);
   if (applied) log.info("database migrated", { path: paths.db, applied });
-  const keyProvider = await createKeyProvider(config.keys.provider as "local", { dataDir: paths.dataDir, localKeyFile: paths.localKey });
+  const keyProvider = await createKeyProvider(config.keys.provider as KeyProviderName, keyProviderOptions(config, paths));
   const audit = createAuditLog(db, clock);
   const keys = createKeyService(db, keyProvider, clock, audit, log.child({ module: "keys" }));
+  // Moved from the local key file to an HSM: re-wrap the data keys the old file still wraps (online, resumable).
+  if (keyProvider.name !== "local" && existsSync(paths.localKey)) {
+    const previous = await createKeyProvider("local", keyProviderOptions(config, paths));
+    const n = await keys.rewrapAll(undefined, previous);
+    await previous.close?.();
+    if (n) log.info("data keys re-wrapped under the new key provider", { keys: n, provider: keyProvider.name });
+  }
   const codec = await createSealingCodec(keys);
   const resealed = await resealLegacy(db, plainCodec, codec);
   if (resealed) log.info("personal data sealed under the account keys", { rows: resealed });
@@ -136,7 +163,14 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   });
   mountPages(app, { auth, saml, baseUrl, signInLimiter: createRateLimiter(20, 60_000, clock), keyProvider: keyProvider.describe() });
   app.route("/api/v1", apiRoutes(auth));
-  return { app, db, audit, auth, keys, saml, keyProvider, paths, created, close: () => db.$client.close() };
+  return {
+    app, db, audit, auth, keys, saml, keyProvider, paths, created,
+    close: () => {
+      keys.wipeCache();
+      void keyProvider.close?.();
+      db.$client.close();
+    },
+  };
 }
 
 /** defaultTlsNames lists the names a generated certificate covers. */

@@ -49,6 +49,9 @@ Commands:
   version                       Print the version.
   config check [--config FILE]  Validate a config file (and CONCLAVE_* env); print each problem with its key.
   audit verify                  Check the operation log's hash chain; names the first broken entry.
+  keys status | test            Show the key provider, its health and the data keys; test does a wrap/unwrap round trip.
+  keys rotate                   Retire every active data key (new content gets new keys).
+  keys rewrap                   Re-wrap every data key under the configured provider (after moving to an HSM).
   admin reset-owner-password --email ADDRESS
                                 Set a new password for an account Owner (read from stdin, never a flag).
   help                          Show this help.

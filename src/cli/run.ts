@@ -6,6 +6,7 @@ import { CONFIG_FLAGS, HELP, parseArgs } from "./args.ts";
 import type { Root } from "./root.ts";
 import { serve } from "./serve.ts";
 import { auditVerify, migrateOnly, resetOwnerPassword } from "./data-commands.ts";
+import { keysCommand } from "./keys-commands.ts";
 
 export type { Root } from "./root.ts";
 
@@ -71,6 +72,8 @@ export async function runCli(argv: string[], root: Root): Promise<number> {
       case "audit":
         if (sub === "verify") return auditVerify(root, config);
         break;
+      case "keys":
+        return await keysCommand(root, config, sub);
       case "admin":
         if (sub === "reset-owner-password") return await resetOwnerPassword(root, config, typeof args.flags.email === "string" ? args.flags.email : "");
         break;

@@ -40,6 +40,7 @@ const ENV_RESERVED = new Set(["CONCLAVE_CONFIG"]);
 /** Hints for keys people try to use for inline secrets. */
 const SECRET_HINTS: Record<string, string> = {
   "smtp.password": "secrets are never written in the config: use smtp.password_env or smtp.password_file",
+  "pkcs11.pin": "secrets are never written in the config: use pkcs11.pin_file or pkcs11.pin_env",
   "tls.key": "use tls.key_file (a path)",
 };
 
@@ -154,6 +155,12 @@ function crossCheck(c: Config, problems: ConfigProblem[]): void {
     const v = (c[s] as Record<string, unknown>)[k] as string;
     if (v && !existsSync(v)) problems.push({ key: path, source: "validation", problem: `file not found: ${v}` });
   }
+  if (c.keys.provider === "pkcs11") {
+    if (!c.pkcs11.module) problems.push({ key: "pkcs11.module", source: "validation", problem: "required when keys.provider is pkcs11" });
+    if (!c.pkcs11.token_label) problems.push({ key: "pkcs11.token_label", source: "validation", problem: "required when keys.provider is pkcs11" });
+    if (Boolean(c.pkcs11.pin_file) === Boolean(c.pkcs11.pin_env)) problems.push({ key: "pkcs11.pin_file", source: "validation", problem: "set exactly one of pkcs11.pin_file and pkcs11.pin_env" });
+  }
+  if (c.pkcs11.pin_file && !existsSync(c.pkcs11.pin_file)) problems.push({ key: "pkcs11.pin_file", source: "validation", problem: `file not found: ${c.pkcs11.pin_file}` });
   if (c.smtp.password_env && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(c.smtp.password_env))
     problems.push({ key: "smtp.password_env", source: "validation", problem: "must be an environment variable name, not the password itself" });
   if (c.server.public_url && !/^https:\/\/[^/\s]+(\/.*)?$/.test(c.server.public_url))
@@ -181,7 +188,7 @@ export function loadConfig(input: LoadInput = {}): LoadResult {
     }
   }
 
-  const referencedEnv = new Set([config.smtp.password_env, env.CONCLAVE_SMTP_PASSWORD_ENV].filter(Boolean));
+  const referencedEnv = new Set([config.smtp.password_env, env.CONCLAVE_SMTP_PASSWORD_ENV, config.pkcs11.pin_env, env.CONCLAVE_PKCS11_PIN_ENV].filter(Boolean));
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith("CONCLAVE_") || ENV_RESERVED.has(name) || raw === undefined || referencedEnv.has(name)) continue;
     const path = envPath(name);

@@ -29,8 +29,17 @@ export const schema = {
     format: { type: "string", default: "auto", oneOf: ["auto", "json", "pretty"], help: "auto: human readable on a terminal, JSON lines otherwise." },
   },
   keys: {
-    provider: { type: "string", default: "local", oneOf: ["local"], help: "Key provider holding the server key-encryption key." },
+    provider: { type: "string", default: "local", oneOf: ["local", "pkcs11"], help: "Key provider holding the server key-encryption key: local (key file) or pkcs11 (an HSM; see [pkcs11])." },
     local_key_file: { type: "string", default: "", secretRef: true, help: "Local key file (mode 0600). Empty: <data_dir>/keys/local.key. Not HSM-grade." },
+  },
+  pkcs11: {
+    module: { type: "string", default: "", help: "Absolute path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so." },
+    token_label: { type: "string", default: "", help: "Label of the token holding the key." },
+    key_label: { type: "string", default: "conclave-kek", help: "Label (CKA_LABEL) of the AES-256 key on the token." },
+    pin_file: { type: "string", default: "", secretRef: true, help: "File holding the user PIN (mode 0600)." },
+    pin_env: { type: "string", default: "", secretRef: true, help: "Name of the environment variable holding the user PIN." },
+    mechanism: { type: "string", default: "aes-gcm", oneOf: ["aes-gcm", "aes-key-wrap"], help: "aes-gcm (CKM_AES_GCM) or aes-key-wrap (CKM_AES_KEY_WRAP, for HSMs that refuse caller IVs)." },
+    create_key: { type: "bool", default: false, help: "Create the key (non-extractable, sensitive) when the token has none with that label. Use once, at enrolment." },
   },
   smtp: {
     host: { type: "string", default: "", help: "Outgoing mail server. Empty: mail is not sent and pages show links to copy instead." },

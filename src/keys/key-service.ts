@@ -45,8 +45,8 @@ export interface KeyService {
   openingKey(idHex: string): Promise<Dek>;
   /** rotate retires the active DEK of a class; the next write creates a new version. */
   rotate(accountId: string, dataClass: DataClass): Promise<void>;
-  /** rewrapAll re-wraps every DEK under the current provider (after a KEK change), reporting progress. */
-  rewrapAll(onProgress?: (done: number, total: number) => void): Promise<number>;
+  /** rewrapAll re-wraps every DEK not yet wrapped by the current provider; `previous` unwraps those wrapped by another one. */
+  rewrapAll(onProgress?: (done: number, total: number) => void, previous?: KeyProvider | null): Promise<number>;
   /** shred destroys every DEK of an account: its content becomes unreadable. */
   shred(accountId: string): number;
   /** wipeCache forgets every cached plaintext DEK (zeroing the bytes). */
@@ -158,15 +158,21 @@ export function createKeyService(db: Db, provider: KeyProvider, clock: Clock, au
       budget.delete(row.id);
       audit.record({ accountId: accountId === SERVER_SCOPE ? null : accountId, userId: null, label: "key service" }, { action: "key.dek_rotated", targetType: "data_key", targetId: row.id, detail: { dataClass, version: row.version } });
     },
-    async rewrapAll(onProgress) {
+    async rewrapAll(onProgress, previous) {
       const rows = listDataKeys(db).filter((r) => r.status !== "destroyed" && r.wrappedBy !== wrappedBy());
       let done = 0;
       for (const row of rows) {
-        const dek = await service.openingKey(row.id);
+        const byPrevious = previous && row.wrappedBy.startsWith(`${previous.name}:`);
+        const dek = byPrevious
+          ? { key: await previous.unwrap(Buffer.from(row.wrapped, "base64"), context(row.accountId, row.dataClass, row.id, row.version)) }
+          : await service.openingKey(row.id);
         const wrapped = await provider.wrap(dek.key, context(row.accountId, row.dataClass, row.id, row.version));
         setWrapped(db, row.id, Buffer.from(wrapped).toString("base64"), wrappedBy());
-        onProgress?.(++done, rows.length);
+        if (byPrevious) dek.key.fill(0);
+        done++; // not inside the optional call below: `f?.(++x)` skips the increment when f is undefined
+        onProgress?.(done, rows.length);
       }
+      if (done) audit.record({ accountId: null, userId: null, label: "key service" }, { action: "key.rewrap", detail: { keys: done, wrappedBy: wrappedBy() } });
       return done;
     },
     shred(accountId) {

@@ -26,13 +26,15 @@ export async function resealLegacy(db: Db, legacy: PersonalDataCodec, codec: Per
     const plainEmail = email ?? (await codec.open(ctx("email"), emailSealed));
     const index = codec.index("users.email", normaliseEmail(plainEmail));
     db.$client.query("UPDATE users SET email_sealed = ?, name_sealed = ?, totp_sealed = ?, email_index = ? WHERE id = ?").run(emailSealed, nameSealed, totpSealed, index, u.id);
-    onProgress?.(++done, total);
+    done++;
+    onProgress?.(done, total);
   }
   for (const s of saml) {
     const ctx = { accountId: s.account_id, table: "saml_responses", column: "xml", rowId: String(s.id) };
     const xml = await legacy.open(ctx, s.xml_sealed);
     db.$client.query("UPDATE saml_responses SET xml_sealed = ? WHERE id = ?").run(await codec.seal(ctx, xml), s.id);
-    onProgress?.(++done, total);
+    done++;
+    onProgress?.(done, total);
   }
   return done;
 }

@@ -12,8 +12,8 @@ afterEach(() => {
 });
 
 describe("keyProviders", () => {
-  test("lists the local provider and nothing inherited", () => {
-    expect(Object.keys(keyProviders)).toEqual(["local"]);
+  test("lists the providers and nothing inherited", () => {
+    expect(Object.keys(keyProviders)).toEqual(["local", "pkcs11"]);
     expect(isKeyProviderName("local")).toBe(true);
     expect(isKeyProviderName("toString")).toBe(false);
     expect(isKeyProviderName("aws")).toBe(false);

@@ -1,0 +1,68 @@
+import type { Config } from "../config/schema.ts";
+import { createKeyProvider, type KeyProvider } from "../crypto/kms/index.ts";
+import { DATA_CLASSES } from "../keys/key-service.ts";
+import { createLogger } from "../shared/logger.ts";
+import type { Root } from "./root.ts";
+
+/** progressBar draws a one-line progress bar on stderr (a terminal) or prints every 10%. */
+export function progressBar(label: string): (done: number, total: number) => void {
+  let lastDecile = -1;
+  return (done, total) => {
+    const pct = total ? Math.floor((done / total) * 100) : 100;
+    if (process.stderr.isTTY) {
+      const width = 30;
+      const filled = Math.round((pct / 100) * width);
+      process.stderr.write(`\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}${done === total ? "\n" : ""}`);
+    } else if (Math.floor(pct / 10) !== lastDecile || done === total) {
+      lastDecile = Math.floor(pct / 10);
+      process.stderr.write(`${label}: ${done}/${total} (${pct}%)\n`);
+    }
+  };
+}
+
+/** keysCommand runs `conclave keys status|test|rotate|rewrap`. */
+export async function keysCommand(root: Root, config: Config, sub: string | undefined): Promise<number> {
+  const c = await root.assemble(config, createLogger({ level: "warn" }));
+  try {
+    switch (sub) {
+      case "status": {
+        const s = c.keys.status();
+        const h = await c.keyProvider.health();
+        console.log(`provider: ${s.provider} (${s.hsmGrade ? "HSM-grade" : "NOT HSM-grade"})\nkey: ${s.keyId}\nhealth: ${h.ok ? "ok" : "FAILING"} — ${h.detail}\ndata keys: ${s.keys} (${Object.entries(s.byStatus).map(([k, v]) => `${v} ${k}`).join(", ") || "none"})`);
+        return h.ok ? 0 : 1;
+      }
+      case "test": {
+        const h = await c.keyProvider.health();
+        console.log(h.ok ? `key test OK: ${h.detail}` : `key test FAILED: ${h.detail}`);
+        return h.ok ? 0 : 1;
+      }
+      case "rotate": {
+        // Retire every active data key: new content gets new keys; old content still decrypts.
+        const rows = c.db.$client.query("SELECT DISTINCT account_id, data_class FROM data_keys WHERE status = 'active' AND data_class <> 'blind_index'").all() as { account_id: string; data_class: (typeof DATA_CLASSES)[number] }[];
+        const bar = progressBar("rotating data keys");
+        let done = 0;
+        for (const r of rows) {
+          await c.keys.rotate(r.account_id, r.data_class);
+          bar(++done, rows.length);
+        }
+        console.log(`${done} data key(s) retired; new writes use new keys.`);
+        return 0;
+      }
+      case "rewrap": {
+        // Data keys wrapped by another provider (e.g. the local key file before moving to an HSM)
+        // are unwrapped with that provider and wrapped again with the current one. Resumable:
+        // each key is updated on its own, and already rewrapped keys are skipped.
+        let previous: KeyProvider | null = null;
+        if (c.keyProvider.name !== "local") previous = await createKeyProvider("local", { dataDir: c.paths.dataDir, localKeyFile: c.paths.localKey });
+        const n = await c.keys.rewrapAll(progressBar("rewrapping data keys"), previous);
+        await previous?.close?.();
+        console.log(`${n} data key(s) rewrapped under ${c.keyProvider.describe().provider}:${c.keyProvider.describe().keyId}.`);
+        return 0;
+      }
+    }
+    console.error("conclave: keys needs one of: status, test, rotate, rewrap");
+    return 2;
+  } finally {
+    c.close();
+  }
+}
