@@ -30,6 +30,7 @@ import { plainCodec } from "./storage/personal-data.ts";
 import { resealLegacy } from "./storage/reseal.ts";
 import { createKeyService, type KeyService } from "./keys/key-service.ts";
 import { createSealingCodec } from "./keys/sealing-codec.ts";
+import { createAuditSealer } from "./keys/audit-sealer.ts";
 import { createSamlResponseLog } from "./storage/saml-repo.ts";
 import { createUsersRepo } from "./storage/users-repo.ts";
 import { runCli } from "./cli/run.ts";
@@ -116,8 +117,10 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   const { db, created, applied } = openDatabase(paths.db);
   if (applied) log.info("database migrated", { path: paths.db, applied });
   const keyProvider = await createKeyProvider(config.keys.provider as KeyProviderName, keyProviderOptions(config, paths));
-  const audit = createAuditLog(db, clock);
-  const keys = createKeyService(db, keyProvider, clock, audit, log.child({ module: "keys" }));
+  // The key service audits key events, and the log seals its details with the key service:
+  // a plain log for the key service, then the sealing log for everything else.
+  const keys = createKeyService(db, keyProvider, clock, createAuditLog(db, clock), log.child({ module: "keys" }));
+  const audit = createAuditLog(db, clock, createAuditSealer(keys));
   // Moved from the local key file to an HSM: re-wrap the data keys the old file still wraps (online, resumable).
   if (keyProvider.name !== "local" && existsSync(paths.localKey)) {
     const previous = await createKeyProvider("local", keyProviderOptions(config, paths));
@@ -126,6 +129,7 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
     if (n) log.info("data keys re-wrapped under the new key provider", { keys: n, provider: keyProvider.name });
   }
   const codec = await createSealingCodec(keys);
+  for (const a of db.$client.query("SELECT id FROM accounts").all() as { id: string }[]) await audit.prepare(a.id);
   const resealed = await resealLegacy(db, plainCodec, codec);
   if (resealed) log.info("personal data sealed under the account keys", { rows: resealed });
   const users = createUsersRepo(db, codec);

@@ -42,6 +42,7 @@ export async function createAccountWithOwner(
   const now = deps.clock.now();
   const roleIds = { owner: newId(), admin: newId(), member: newId() };
   // Seal personal data before the transaction (the codec is async), then write everything at once.
+  await deps.audit.prepare(accountId);
   const owner = await deps.users.prepare({ id: ownerId, accountId, roleId: roleIds.owner, email: ownerEmail, name: ownerName, status: "active", passwordHash, now });
   deps.db.$client.transaction(() => {
     guard();

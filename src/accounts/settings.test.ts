@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AppError } from "../shared/errors.ts";
-import { createTestApp, type TestApp } from "../../tests/helpers/test-app.ts";
+import { auditRows, createTestApp, type TestApp } from "../../tests/helpers/test-app.ts";
 import type { Actor } from "./actor.ts";
 import { createGroup, removeGroup } from "./groups.ts";
 import { ALL_PERMISSIONS, effectivePermissions, type Permission } from "./permissions.ts";
@@ -178,19 +178,20 @@ describe("changeSetting", () => {
   });
 
   test("audits each change with scope, key, before and after; a no-op writes nothing", async () => {
+    const lastEntry = () => auditRows(t, "1 = 1").pop()!;
     const key = "meeting.waiting_room";
     await set(owner, { level: "account" }, key, "false");
     const first = t.db.$client.query("SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1").get() as Record<string, string>;
     expect(first).toMatchObject({ action: "setting.update", target_type: "settings.account", target_id: accountId, actor_id: owner.userId, ip: "192.0.2.1" });
-    expect(JSON.parse(first.details!)).toEqual({ key, before: "inherit", after: { value: false, locked: false } });
+    expect(lastEntry().details).toEqual({ key, before: "inherit", after: { value: false, locked: false } });
     const n = t.count("audit_log");
     await set(owner, { level: "account" }, key, "false");
     expect(t.count("audit_log")).toBe(n);
     await set(owner, { level: "account" }, key, "false", true);
-    const lock = JSON.parse((t.db.$client.query("SELECT details FROM audit_log ORDER BY seq DESC LIMIT 1").get() as { details: string }).details);
+    const lock = lastEntry().details;
     expect(lock).toEqual({ key, before: { value: false, locked: false }, after: { value: false, locked: true } });
     await clear(owner, { level: "account" }, key);
-    const cleared = JSON.parse((t.db.$client.query("SELECT details FROM audit_log ORDER BY seq DESC LIMIT 1").get() as { details: string }).details);
+    const cleared = lastEntry().details;
     expect(cleared).toEqual({ key, before: { value: false, locked: true }, after: "inherit" });
   });
 

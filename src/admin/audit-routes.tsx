@@ -49,12 +49,12 @@ export function auditRoutes(deps: AdminDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const audit = deps.auth.audit;
 
-  app.get("/", allow("audit:view"), (c) => {
+  app.get("/", allow("audit:view"), async (c) => {
     const q = queryOf(c);
     let rows: AuditRow[] = [];
     let error = "";
     try {
-      rows = searchAudit(audit, actorOf(c), q, PAGE);
+      rows = await searchAudit(audit, actorOf(c), q, PAGE);
     } catch (e) {
       if (!(e instanceof AppError && e.code === "invalid_input")) throw e;
       error = Object.values(e.fields).join(" ");
@@ -82,8 +82,8 @@ export function auditRoutes(deps: AdminDeps): Hono<AppEnv> {
     );
   });
 
-  app.get("/export.csv", allow("audit:view"), (c) => {
-    const csv = exportAuditCsv(audit, actorOf(c), queryOf(c));
+  app.get("/export.csv", allow("audit:view"), async (c) => {
+    const csv = await exportAuditCsv(audit, actorOf(c), queryOf(c));
     c.header("Content-Type", "text/csv; charset=utf-8");
     c.header("Content-Disposition", `attachment; filename="conclave-audit-${new Date().toISOString().slice(0, 10)}.csv"`);
     return c.body(csv);

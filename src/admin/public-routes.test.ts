@@ -118,7 +118,7 @@ describe("POST /setup", () => {
     const u = (await t.auth.users.get(owner.accountId, owner.userId))!;
     expect(u.roleId).toBe(t.roleId(owner.accountId, "Owner"));
     expect(u.status).toBe("active");
-    expect(auditActions(t, owner.accountId)).toEqual(["key.dek_created", "account.create", "user.create_owner"]);
+    expect(auditActions(t, owner.accountId)).toEqual(["key.dek_created", "key.dek_created", "account.create", "user.create_owner"]);
     expect(lastAudit(t, "user.create_owner").details).toMatchObject({ after: { email: "owner@a.example", role: "Owner" } });
     const dash = await owner.browser.get("/admin?welcome=1");
     expect(dash.status).toBe(200);

@@ -30,9 +30,9 @@ export function apiRoutes(auth: AuthDeps): Hono<AppEnv> {
   app.get("/roles", allow("roles:view"), (c) =>
     c.json({ roles: listRoleViews(auth, actorOf(c)).map((r) => ({ id: r.id, name: r.name, kind: r.kind, permissions: r.permissions, memberCount: r.memberCount })) }),
   );
-  app.get("/audit", allow("audit:view"), (c) => {
+  app.get("/audit", allow("audit:view"), async (c) => {
     const q = c.req.query();
-    return c.json({ entries: searchAudit(auth.audit, actorOf(c), q, 100) });
+    return c.json({ entries: await searchAudit(auth.audit, actorOf(c), q, 100) });
   });
   return app;
 }

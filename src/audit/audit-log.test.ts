@@ -7,6 +7,16 @@ const apps: TestApp[] = [];
 async function fresh(): Promise<TestApp> {
   const t = await createTestApp();
   apps.push(t);
+  await t.audit.prepare(who.accountId); // entries of an account are sealed with its log key
+  // Creating that key is itself logged: start the tests from an empty log.
+  const raw = new Database(t.paths.db);
+  try {
+    raw.run("DROP TRIGGER audit_log_no_delete");
+    raw.run("DELETE FROM audit_log");
+    raw.run("CREATE TRIGGER `audit_log_no_delete` BEFORE DELETE ON `audit_log` BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END");
+  } finally {
+    raw.close();
+  }
   return t;
 }
 afterEach(() => {

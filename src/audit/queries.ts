@@ -26,7 +26,7 @@ function day(field: string, v: string | undefined, endOfDay: boolean): number | 
 }
 
 /** searchAudit lists the actor's account's entries matching a query (requires audit:view). */
-export function searchAudit(audit: AuditLog, actor: Actor, q: AuditQuery, limit = 100): AuditRow[] {
+export async function searchAudit(audit: AuditLog, actor: Actor, q: AuditQuery, limit = 100): Promise<AuditRow[]> {
   requirePermission(actor, "audit:view");
   const before = q.before && /^\d+$/.test(q.before) ? Number(q.before) : undefined;
   return audit.list({
@@ -42,8 +42,8 @@ export function searchAudit(audit: AuditLog, actor: Actor, q: AuditQuery, limit 
 }
 
 /** exportAuditCsv renders every matching entry (up to 100k) as CSV, and records the export. */
-export function exportAuditCsv(audit: AuditLog, actor: Actor, q: AuditQuery): string {
-  const rows = searchAudit(audit, actor, q, 100_000);
+export async function exportAuditCsv(audit: AuditLog, actor: Actor, q: AuditQuery): Promise<string> {
+  const rows = await searchAudit(audit, actor, q, 100_000);
   audit.record({ accountId: actor.accountId, userId: actor.userId, label: actor.label, ip: actor.ip, userAgent: actor.userAgent }, { action: "audit.export", detail: { rows: rows.length, filter: q } });
   return auditCsv(rows);
 }

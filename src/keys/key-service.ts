@@ -55,7 +55,20 @@ export interface KeyService {
   status(): { provider: string; keyId: string; hsmGrade: boolean; keys: number; byStatus: Record<string, number> };
   /** invocations reports a DEK's reserved invocation count (tests, status). */
   invocations(idHex: string): number;
+  /**
+   * warm unwraps (creating if needed) an account's keys of a pinned class and keeps them in
+   * memory, so `sealingKeySync`/`openingKeySync` can serve writers that run inside a
+   * synchronous transaction (the operation log).
+   */
+  warm(accountId: string, dataClass: DataClass): Promise<void>;
+  /** sealingKeySync returns the active DEK when it is in memory, else null (the caller fails closed). */
+  sealingKeySync(accountId: string, dataClass: DataClass): Dek | null;
+  /** openingKeySync returns a DEK by id when it is in memory, else null. */
+  openingKeySync(idHex: string): Dek | null;
 }
+
+/** PINNED_CLASSES stay in memory once unwrapped (until wipeCache): the operation log seals inside transactions. */
+export const PINNED_CLASSES: ReadonlySet<string> = new Set(["audit"]);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
@@ -71,8 +84,8 @@ export function createKeyService(db: Db, provider: KeyProvider, clock: Clock, au
   const creating = new Map<string, Promise<Dek>>();
   const wrappedBy = (): string => `${provider.name}:${provider.describe().keyId}`;
 
-  const remember = (dek: Dek): Dek => {
-    cache.set(dek.idHex, { dek, expires: clock.now() + opts.cacheTtlMs });
+  const remember = (dek: Dek, dataClass: string): Dek => {
+    cache.set(dek.idHex, { dek, expires: PINNED_CLASSES.has(dataClass) ? Number.POSITIVE_INFINITY : clock.now() + opts.cacheTtlMs });
     return dek;
   };
   const evict = (idHex: string): void => {
@@ -93,7 +106,7 @@ export function createKeyService(db: Db, provider: KeyProvider, clock: Clock, au
   async function unwrapRow(row: { id: string; accountId: string; dataClass: string; version: number; wrapped: string; status: string }): Promise<Dek> {
     if (row.status === "destroyed") throw new AppError("unavailable", "This content's key was destroyed (crypto-shredded); it cannot be read.");
     const key = await provider.unwrap(Buffer.from(row.wrapped, "base64"), context(row.accountId, row.dataClass, row.id, row.version));
-    return remember({ id: Buffer.from(row.id, "hex"), idHex: row.id, version: row.version, key });
+    return remember({ id: Buffer.from(row.id, "hex"), idHex: row.id, version: row.version, key }, row.dataClass);
   }
 
   async function create(accountId: string, dataClass: DataClass): Promise<Dek> {
@@ -109,7 +122,7 @@ export function createKeyService(db: Db, provider: KeyProvider, clock: Clock, au
     // Account keys are audited in the account's log; the server-wide index key is created once, at first start.
     if (accountId === SERVER_SCOPE) log.info("created the server blind-index key", { wrappedBy: wrappedBy() });
     else audit.record({ accountId, userId: null, label: "key service" }, { action: "key.dek_created", targetType: "data_key", targetId: idHex, detail: { dataClass, version, wrappedBy: wrappedBy() } });
-    const dek = remember({ id, idHex, version, key: new Uint8Array(key) });
+    const dek = remember({ id, idHex, version, key: new Uint8Array(key) }, dataClass);
     key.fill(0);
     return dek;
   }
@@ -127,7 +140,30 @@ export function createKeyService(db: Db, provider: KeyProvider, clock: Clock, au
     return p;
   }
 
+  /** take counts one invocation against a DEK's reserved block; false when the block cannot be renewed without rotating. */
+  const take = (dek: Dek): boolean => {
+    let left = budget.get(dek.idHex) ?? 0;
+    if (left <= 0) {
+      if (reserveInvocations(db, dek.idHex, opts.reserveBlock) >= opts.rotateAt) return false;
+      left = opts.reserveBlock;
+    }
+    budget.set(dek.idHex, left - 1);
+    return true;
+  };
+
   const service: KeyService = {
+    async warm(accountId, dataClass) {
+      await active(accountId, dataClass);
+      for (const row of listDataKeys(db, accountId)) if (row.dataClass === dataClass && row.status !== "destroyed" && !cached(row.id)) await unwrapRow(row);
+    },
+    sealingKeySync(accountId, dataClass) {
+      const row = activeDataKey(db, accountId, dataClass);
+      const dek = row ? cached(row.id) : null;
+      return dek && take(dek) ? dek : null;
+    },
+    openingKeySync(idHex) {
+      return cached(idHex);
+    },
     async sealingKey(accountId, dataClass) {
       let dek = await active(accountId, dataClass);
       let left = budget.get(dek.idHex) ?? 0;

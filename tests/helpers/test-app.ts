@@ -279,8 +279,18 @@ export function auditActions(t: TestApp, accountId: string | null): string[] {
 /** lastAudit returns the newest audit entry with an action, details parsed. */
 export function lastAudit(t: TestApp, action: string): { actorId: string | null; actorLabel: string; targetType: string; targetId: string; accountId: string | null; details: Record<string, unknown> } {
   const r = t.db.$client
-    .query("SELECT actor_id, actor_label, target_type, target_id, account_id, details FROM audit_log WHERE action = ? ORDER BY seq DESC LIMIT 1")
-    .get(action) as { actor_id: string | null; actor_label: string; target_type: string; target_id: string; account_id: string | null; details: string } | null;
+    .query("SELECT id, actor_id, actor_label, target_type, target_id, account_id, details FROM audit_log WHERE action = ? ORDER BY seq DESC LIMIT 1")
+    .get(action) as { id: string; actor_id: string | null; actor_label: string; target_type: string; target_id: string; account_id: string | null; details: string } | null;
   if (!r) throw new Error(`no audit entry ${action}`);
-  return { actorId: r.actor_id, actorLabel: r.actor_label, targetType: r.target_type, targetId: r.target_id, accountId: r.account_id, details: JSON.parse(r.details) };
+  const open = t.audit.reveal({ id: r.id, accountId: r.account_id, details: r.details, actorLabel: r.actor_label });
+  return { actorId: r.actor_id, actorLabel: open.actorLabel, targetType: r.target_type, targetId: r.target_id, accountId: r.account_id, details: JSON.parse(open.details) };
+}
+
+/** auditRows returns entries matching a SQL condition with their sealed columns opened. */
+export function auditRows(t: TestApp, where: string, ...args: (string | number)[]): { seq: number; id: string; action: string; accountId: string | null; actorLabel: string; details: Record<string, unknown> }[] {
+  const rows = t.db.$client.query(`SELECT seq, id, action, account_id, actor_label, details FROM audit_log WHERE ${where} ORDER BY seq`).all(...args) as { seq: number; id: string; action: string; account_id: string | null; actor_label: string; details: string }[];
+  return rows.map((r) => {
+    const open = t.audit.reveal({ id: r.id, accountId: r.account_id, details: r.details, actorLabel: r.actor_label });
+    return { seq: r.seq, id: r.id, action: r.action, accountId: r.account_id, actorLabel: open.actorLabel, details: JSON.parse(open.details) };
+  });
 }

@@ -4,7 +4,7 @@
 // clear error page with a specific reason, an audit entry, a response-log row, and no session.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createTestApp, lastAudit, type Signed, type TestApp } from "../../../tests/helpers/test-app.ts";
+import { auditRows, createTestApp, lastAudit, type Signed, type TestApp } from "../../../tests/helpers/test-app.ts";
 import { configureSso, postAcs, sessionsOf, spOf, startSpLogin, type AcsOutcome } from "../../../tests/support/saml-app.ts";
 import { ALG, assertionXml, b64, createTestIdp, newSamlId, responseXml, signElement, signedResponse, type TestIdp } from "../../../tests/support/saml-fixtures.ts";
 
@@ -30,8 +30,8 @@ async function expectRefused(run: () => Promise<AcsOutcome>, code: string, accou
   expect(out.html).not.toMatch(/\bat \S+ \(|\.ts:\d+|Error:/); // no stack trace, no raw exception
   expect(out.sessionCookie).toBeNull();
   expect(sessionsOf(t, accountId)).toBe(sessions);
-  const audit = t.db.$client.query("SELECT details FROM audit_log WHERE account_id = ? AND action = 'signin.failure' ORDER BY seq DESC LIMIT 1").get(accountId) as { details: string } | null;
-  expect(JSON.parse(audit?.details ?? "{}")).toMatchObject({ method: "saml", reason: code });
+  const audit = auditRows(t, "account_id = ? AND action = 'signin.failure'", accountId).pop();
+  expect(audit?.details ?? {}).toMatchObject({ method: "saml", reason: code });
   expect(refusedRows(accountId)).toBe(logged + 1);
   return out;
 }
@@ -253,8 +253,8 @@ describe("identity checks after a valid assertion", () => {
     const sessionsB = sessionsOf(t, ownerB.accountId);
     await expectRefused(() => postAcs(t, ownerA.accountId, valid({ nameId: "owner@b.example" })), "other_account");
     expect(sessionsOf(t, ownerB.accountId)).toBe(sessionsB);
-    const inB = t.db.$client.query("SELECT details FROM audit_log WHERE account_id = ? AND action = 'signin.failure' ORDER BY seq DESC LIMIT 1").get(ownerB.accountId) as { details: string };
-    expect(JSON.parse(inB.details)).toMatchObject({ method: "saml", reason: "other_account", assertedByAccount: ownerA.accountId });
+    const inB = auditRows(t, "account_id = ? AND action = 'signin.failure'", ownerB.accountId).pop()!;
+    expect(inB.details).toMatchObject({ method: "saml", reason: "other_account", assertedByAccount: ownerA.accountId });
     expect((await t.auth.users.findByEmail("owner@b.example"))!.accountId).toBe(ownerB.accountId);
   });
 
