@@ -2,11 +2,11 @@
 //
 //   npm test [-- <bun test args>]       e.g. npm test -- src/crypto  or  npm test -- -t "rewrap"
 //
-// Steps: chromium present → layer check → typecheck → build dist/conclave (the end-to-end tests
+// Steps: chromium + softhsm2 present → layer check → typecheck → build dist/conclave (the end-to-end tests
 // run the binary) → Dockerfile check → bun test (extra argv passed through).
 
 import { resolve } from "node:path";
-import { ensureChromium } from "./ensure-chromium.ts";
+import { ensureTestTools } from "./ensure-test-tools.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -20,9 +20,9 @@ function spawn(cmd: string[]): Promise<number> {
 
 const steps: Step[] = [
   {
-    name: "chromium",
+    name: "test tools (chromium, softhsm2)",
     run: () => {
-      const problem = ensureChromium();
+      const problem = ensureTestTools();
       if (problem) console.error(problem);
       return problem ? 1 : 0;
     },

@@ -44,9 +44,13 @@ export function listRoles(db: Db, accountId: string): RoleRow[] {
     .all();
 }
 
-/** getRole finds a role within an account. */
+/** getRole finds a role within an account (raw prepared SQL: it runs on every request). */
 export function getRole(db: Db, accountId: string, id: string): RoleRow | undefined {
-  return db.select().from(roles).where(and(eq(roles.accountId, accountId), eq(roles.id, id))).get();
+  return (
+    (db.$client
+      .query("SELECT id, account_id AS accountId, name, kind, description, permissions, created_at AS createdAt FROM roles WHERE account_id = ? AND id = ?")
+      .get(accountId, id) as RoleRow | null) ?? undefined
+  );
 }
 
 /** getRoleByKind finds a system role of an account. */
@@ -101,12 +105,7 @@ export function deleteGroup(db: Db, accountId: string, id: string): void {
 
 /** groupIdsOfUser lists the ids of the groups a user belongs to. */
 export function groupIdsOfUser(db: Db, accountId: string, userId: string): string[] {
-  return db
-    .select({ id: groupMembers.groupId })
-    .from(groupMembers)
-    .where(and(eq(groupMembers.accountId, accountId), eq(groupMembers.userId, userId)))
-    .all()
-    .map((r) => r.id);
+  return (db.$client.query("SELECT group_id AS id FROM group_members WHERE account_id = ? AND user_id = ?").all(accountId, userId) as { id: string }[]).map((r) => r.id);
 }
 
 /** memberIdsOfGroup lists the user ids in a group. */

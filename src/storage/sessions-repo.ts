@@ -12,9 +12,15 @@ export function insertSession(db: Db, row: SessionRow): void {
   db.insert(sessions).values(row).run();
 }
 
-/** getSession finds a session by id. */
+/** getSession finds a session by id (raw prepared SQL: it runs on every request). */
 export function getSession(db: Db, id: string): SessionRow | undefined {
-  return db.select().from(sessions).where(eq(sessions.id, id)).get();
+  return (
+    (db.$client
+      .query(
+        "SELECT id, secret_hash AS secretHash, account_id AS accountId, user_id AS userId, csrf_token AS csrfToken, ip, user_agent AS userAgent, created_at AS createdAt, last_seen_at AS lastSeenAt, expires_at AS expiresAt FROM sessions WHERE id = ?",
+      )
+      .get(id) as SessionRow | null) ?? undefined
+  );
 }
 
 /** touchSession records activity. */

@@ -55,8 +55,21 @@ export interface UsersRepo {
   delete(accountId: string, id: string): void;
 }
 
+/** USER_COLUMNS selects a users row with drizzle's property names (for the hot, raw-SQL reads). */
+const USER_COLUMNS =
+  "id, account_id AS accountId, role_id AS roleId, email_sealed AS emailSealed, email_index AS emailIndex, name_sealed AS nameSealed, status, password_hash AS passwordHash, created_at AS createdAt, updated_at AS updatedAt, activated_at AS activatedAt, last_sign_in_at AS lastSignInAt, failed_attempts AS failedAttempts, locked_until AS lockedUntil, password_changed_at AS passwordChangedAt, must_change_password AS mustChangePassword, totp_sealed AS totpSealed, totp_enabled AS totpEnabled, totp_last_step AS totpLastStep, origin";
+
+/** rawUser fixes the boolean columns of a raw row. */
+function rawUser(r: Record<string, unknown> | null): UserRowSealed | undefined {
+  if (!r) return undefined;
+  return { ...(r as UserRowSealed), mustChangePassword: Boolean(r.mustChangePassword), totpEnabled: Boolean(r.totpEnabled) };
+}
+
 /** createUsersRepo builds the users repository over a codec. */
 export function createUsersRepo(db: Db, codec: PersonalDataCodec): UsersRepo {
+  // Every request of a signed-in user reads its user row: cached prepared statements, not the query builder.
+  const byId = db.$client.query(`SELECT ${USER_COLUMNS} FROM users WHERE account_id = ? AND id = ?`);
+  const byIndex = db.$client.query(`SELECT ${USER_COLUMNS} FROM users WHERE email_index = ?`);
   const ctx = (accountId: string, rowId: string, column: string) => ({ accountId, table: "users", column, rowId });
   const open = async (r: UserRowSealed): Promise<UserRecord> => {
     const { emailSealed, nameSealed, emailIndex: _i, totpSealed: _t, ...rest } = r;
@@ -79,11 +92,11 @@ export function createUsersRepo(db: Db, codec: PersonalDataCodec): UsersRepo {
       db.insert(users).values(row).run();
     },
     async get(accountId, id) {
-      const r = db.select().from(users).where(and(eq(users.accountId, accountId), eq(users.id, id))).get();
+      const r = rawUser(byId.get(accountId, id) as Record<string, unknown> | null);
       return r ? open(r) : undefined;
     },
     async findByEmail(email) {
-      const r = db.select().from(users).where(eq(users.emailIndex, emailIndex(email))).get();
+      const r = rawUser(byIndex.get(emailIndex(email)) as Record<string, unknown> | null);
       return r ? open(r) : undefined;
     },
     emailTaken(email) {
