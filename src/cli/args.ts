@@ -52,6 +52,8 @@ Commands:
   keys status | test            Show the key provider, its health and the data keys; test does a wrap/unwrap round trip.
   keys rotate                   Retire every active data key (new content gets new keys).
   keys rewrap                   Re-wrap every data key under the configured provider (after moving to an HSM).
+  account delete --account ID --shred
+                                Destroy an account's data keys, then delete the account.
   admin reset-owner-password --email ADDRESS
                                 Set a new password for an account Owner (read from stdin, never a flag).
   help                          Show this help.

@@ -7,6 +7,7 @@ import type { Root } from "./root.ts";
 import { serve } from "./serve.ts";
 import { auditVerify, migrateOnly, resetOwnerPassword } from "./data-commands.ts";
 import { keysCommand } from "./keys-commands.ts";
+import { accountCommand } from "./account-commands.ts";
 
 export type { Root } from "./root.ts";
 
@@ -31,13 +32,13 @@ function configFrom(flags: Record<string, string | true>): Config | null {
   return r.config;
 }
 
-const KNOWN_FLAGS = new Set([...Object.keys(CONFIG_FLAGS), "config", "help", "email"]);
+const KNOWN_FLAGS = new Set([...Object.keys(CONFIG_FLAGS), "config", "help", "email", "account", "shred"]);
 
 /** runCli dispatches a command line and returns the process exit code. */
 export async function runCli(argv: string[], root: Root): Promise<number> {
   let args;
   try {
-    args = parseArgs(argv, new Set(["help"]));
+    args = parseArgs(argv, new Set(["help", "shred"]));
   } catch (e) {
     console.error(`conclave: ${(e as Error).message}. See conclave --help.`);
     return 2;
@@ -72,6 +73,8 @@ export async function runCli(argv: string[], root: Root): Promise<number> {
       case "audit":
         if (sub === "verify") return auditVerify(root, config);
         break;
+      case "account":
+        return await accountCommand(root, config, sub, args.flags);
       case "keys":
         return await keysCommand(root, config, sub);
       case "admin":

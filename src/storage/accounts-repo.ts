@@ -129,3 +129,9 @@ export function groupsByIds(db: Db, accountId: string, ids: string[]): GroupRow[
   if (!ids.length) return [];
   return db.select().from(groups).where(and(eq(groups.accountId, accountId), inArray(groups.id, ids))).orderBy(asc(groups.name)).all();
 }
+
+/** deleteAccountRows removes an account and (by cascade) everything it owns; the operation log stays. */
+export function deleteAccountRows(db: Db, id: string): void {
+  db.$client.query("DELETE FROM one_time_tokens WHERE account_id = ?").run(id);
+  db.delete(accounts).where(eq(accounts.id, id)).run();
+}

@@ -43,7 +43,7 @@ describe("help and version", () => {
   test("--help lists every subcommand", async () => {
     const r = await runCli(["--help"], { cwd: work });
     expect(r.code).toBe(0);
-    for (const cmd of ["serve", "migrate", "version", "config check", "audit verify", "admin reset-owner-password"]) expect(r.stdout).toContain(cmd);
+    for (const cmd of ["serve", "migrate", "version", "config check", "audit verify", "admin reset-owner-password", "keys status", "keys rewrap", "account delete"]) expect(r.stdout).toContain(cmd);
     for (const flag of ["--data-dir", "--bind", "--https-port", "--http-port"]) expect(r.stdout).toContain(flag);
   });
 
@@ -51,6 +51,29 @@ describe("help and version", () => {
     const r = await runCli(["version"], { cwd: work });
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(`conclave ${pkg.version}`);
+  });
+});
+
+describe("keys and account commands", () => {
+  test("keys status names the provider and says the key file is not HSM-grade; keys test round-trips", async () => {
+    const dir = sub("keys-status");
+    const status = await runCli(["keys", "status", "--data-dir", dir], { cwd: work });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain("provider: local (NOT HSM-grade)");
+    expect(status.stdout).toContain("health: ok");
+    const t = await runCli(["keys", "test", "--data-dir", dir], { cwd: work });
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain("key test OK");
+  });
+
+  test("account delete refuses without --shred or --account, and names an unknown account", async () => {
+    const dir = sub("account-delete");
+    const noShred = await runCli(["account", "delete", "--account", "x", "--data-dir", dir], { cwd: work });
+    expect(noShred.code).toBe(2);
+    expect(noShred.stderr).toContain("--shred");
+    const unknown = await runCli(["account", "delete", "--account", "no-such-id", "--shred", "--data-dir", dir], { cwd: work });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("No account has the id no-such-id");
   });
 });
 
