@@ -40,6 +40,7 @@ export function dashboardRoutes(deps: AdminDeps): Hono<AppEnv> {
               {deps.keyProvider.hsmGrade ? <span class="badge ok">HSM-grade</span> : <span class="badge warn">not HSM-grade</span>}
             </p>
             <p class="hint">{deps.keyProvider.note}</p>
+            <p><a href="/admin/keys">Data keys of this account</a></p>
           </section>
         )}
         {can(actor, "account:edit") && (

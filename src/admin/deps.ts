@@ -1,6 +1,7 @@
 import type { SamlDeps } from "../auth/saml/deps.ts";
 import type { AuthDeps } from "../auth/signin.ts";
 import type { RateLimiter } from "../http/middleware/rate-limit.ts";
+import type { KeyService } from "../keys/key-service.ts";
 
 /** AdminDeps is what the pages need from the composition root. */
 export interface AdminDeps {
@@ -12,4 +13,6 @@ export interface AdminDeps {
   signInLimiter: RateLimiter;
   /** keyProvider describes where the server key lives (shown on the dashboard). */
   keyProvider: { provider: string; hsmGrade: boolean; note: string };
+  /** keys lists the account's data keys (never their material). */
+  keys: Pick<KeyService, "accountKeys">;
 }

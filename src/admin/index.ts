@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import { accountRoutes, restrictionGate } from "./account-routes.tsx";
 import { auditRoutes } from "./audit-routes.tsx";
+import { keysRoutes } from "./keys-routes.tsx";
 import { signinStepsRoutes } from "./signin-steps-routes.tsx";
 import { dashboardRoutes } from "./dashboard-routes.tsx";
 import type { AdminDeps } from "./deps.ts";
@@ -27,6 +28,7 @@ export function mountPages(app: Hono<AppEnv>, deps: AdminDeps): void {
   app.route("/admin/roles", rolesRoutes(deps));
   app.route("/admin/settings", settingsRoutes(deps));
   app.route("/admin/audit", auditRoutes(deps));
+  app.route("/admin/keys", keysRoutes(deps));
   app.route("/admin/sso", ssoRoutes(deps));
   app.route("/saml", samlRoutes(deps));
   app.route("/signin/sso", ssoSignInRoutes(deps));

@@ -138,3 +138,18 @@ describe("moving from the local key file to an HSM (SoftHSM2)", () => {
     }
   });
 });
+
+describe("the Keys page", () => {
+  test("lists the account's data keys without key material; members cannot see it", async () => {
+    t = await createTestApp();
+    const owner = await t.setup();
+    const html = await (await owner.browser.get("/admin/keys")).text();
+    expect(html).toContain("not HSM-grade");
+    expect(html).toContain("user_pii");
+    expect(html).toContain("audit");
+    const wrapped = rows("SELECT wrapped FROM data_keys WHERE account_id = ?", owner.accountId).map((r) => String(r.wrapped));
+    for (const w of wrapped) expect(html).not.toContain(w);
+    const member = await t.inviteAndActivate(owner, { email: "mia@a.example", name: "Mia Member" });
+    expect((await member.browser.get("/admin/keys")).status).toBe(403);
+  });
+});

@@ -55,6 +55,8 @@ export interface KeyService {
   status(): { provider: string; keyId: string; hsmGrade: boolean; keys: number; byStatus: Record<string, number> };
   /** invocations reports a DEK's reserved invocation count (tests, status). */
   invocations(idHex: string): number;
+  /** accountKeys lists an account's data keys for the admin pages (never key material). */
+  accountKeys(accountId: string): DataKeyInfo[];
   /**
    * warm unwraps (creating if needed) an account's keys of a pinned class and keeps them in
    * memory, so `sealingKeySync`/`openingKeySync` can serve writers that run inside a
@@ -65,6 +67,18 @@ export interface KeyService {
   sealingKeySync(accountId: string, dataClass: DataClass): Dek | null;
   /** openingKeySync returns a DEK by id when it is in memory, else null. */
   openingKeySync(idHex: string): Dek | null;
+}
+
+/** DataKeyInfo is what the pages show about one data key. */
+export interface DataKeyInfo {
+  id: string;
+  dataClass: string;
+  version: number;
+  status: string;
+  wrappedBy: string;
+  invocations: number;
+  createdAt: number;
+  retiredAt: number | null;
 }
 
 /** PINNED_CLASSES stay in memory once unwrapped (until wipeCache): the operation log seals inside transactions. */
@@ -226,6 +240,11 @@ export function createKeyService(db: Db, provider: KeyProvider, clock: Clock, au
       for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
       const d = provider.describe();
       return { provider: d.provider, keyId: d.keyId, hsmGrade: d.hsmGrade, keys: rows.length, byStatus };
+    },
+    accountKeys(accountId) {
+      return listDataKeys(db, accountId)
+        .map(({ wrapped: _w, accountId: _a, ...info }) => info)
+        .sort((a, b) => a.dataClass.localeCompare(b.dataClass) || b.version - a.version);
     },
     invocations(idHex) {
       return dataKeyById(db, idHex)?.invocations ?? 0;
