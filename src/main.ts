@@ -18,6 +18,7 @@ import { createSamlRequestCache } from "./auth/saml/request-cache.ts";
 import type { AuthDeps } from "./auth/signin.ts";
 import type { Config } from "./config/schema.ts";
 import { createKeyProvider, type KeyProvider, type KeyProviderName, type KeyProviderOptions } from "./crypto/kms/index.ts";
+import { awsKmsOptionsFromConfig } from "./crypto/kms/aws-kms.ts";
 import { ensureSamlSpKeys, type SamlSpKeys } from "./crypto/saml-sp-cert.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { AppEnv } from "./http/context.ts";
@@ -58,6 +59,7 @@ export function keyProviderOptions(config: Config, paths: Paths): KeyProviderOpt
   return {
     dataDir: paths.dataDir,
     localKeyFile: paths.localKey,
+    aws: awsKmsOptionsFromConfig(config.aws_kms),
     pkcs11: p.module
       ? {
           module: p.module,

@@ -29,7 +29,7 @@ export const schema = {
     format: { type: "string", default: "auto", oneOf: ["auto", "json", "pretty"], help: "auto: human readable on a terminal, JSON lines otherwise." },
   },
   keys: {
-    provider: { type: "string", default: "local", oneOf: ["local", "pkcs11"], help: "Key provider holding the server key-encryption key: local (key file) or pkcs11 (an HSM; see [pkcs11])." },
+    provider: { type: "string", default: "local", oneOf: ["local", "pkcs11", "aws-kms"], help: "Key provider holding the server key-encryption key: local (key file), pkcs11 (an HSM; see [pkcs11]) or aws-kms (see [aws_kms])." },
     local_key_file: { type: "string", default: "", secretRef: true, help: "Local key file (mode 0600). Empty: <data_dir>/keys/local.key. Not HSM-grade." },
   },
   pkcs11: {
@@ -40,6 +40,15 @@ export const schema = {
     pin_env: { type: "string", default: "", secretRef: true, help: "Name of the environment variable holding the user PIN." },
     mechanism: { type: "string", default: "aes-gcm", oneOf: ["aes-gcm", "aes-key-wrap"], help: "aes-gcm (CKM_AES_GCM) or aes-key-wrap (CKM_AES_KEY_WRAP, for HSMs that refuse caller IVs)." },
     create_key: { type: "bool", default: false, help: "Create the key (non-extractable, sensitive) when the token has none with that label. Use once, at enrolment." },
+  },
+  aws_kms: {
+    key_id: { type: "string", default: "", help: "Full ARN of the symmetric KMS key (or an alias ARN). Credentials come from the AWS SDK's standard chain, never from this file." },
+    replica_key_ids: { type: "string", default: "", help: "Multi-region replica key ARNs (comma or space separated), tried in order when the primary region is unreachable." },
+    region: { type: "string", default: "", help: "Region; empty: the region in key_id." },
+    endpoint: { type: "string", default: "", help: "Endpoint URL for the primary region (e.g. a VPC endpoint); empty: the SDK default." },
+    region_endpoints: { type: "string", default: "", help: "Endpoints for replica regions: REGION=URL pairs separated by spaces." },
+    timeout_ms: { type: "int", default: 5000, min: 50, max: 120000, help: "Per-attempt timeout of a KMS call." },
+    max_attempts: { type: "int", default: 3, min: 1, max: 10, help: "Attempts per KMS call (retries on timeouts, 5xx and throttling)." },
   },
   smtp: {
     host: { type: "string", default: "", help: "Outgoing mail server. Empty: mail is not sent and pages show links to copy instead." },

@@ -3,17 +3,31 @@
  * side effects; main.ts picks one by name and opens it.
  */
 import { AppError } from "../../shared/errors.ts";
+import { createAwsKmsKeyProvider } from "./aws-kms.ts";
 import { createLocalKeyProvider } from "./local.ts";
 import { createPkcs11KeyProvider } from "./pkcs11.ts";
 import type { KeyProvider, KeyProviderFactory, KeyProviderOptions } from "./types.ts";
 
-export type { HealthResult, KeyProvider, KeyProviderDescription, KeyProviderFactory, KeyProviderOptions, Pkcs11Options } from "./types.ts";
+export type {
+  AwsKmsOptions,
+  HealthResult,
+  KeyProvider,
+  KeyProviderDescription,
+  KeyProviderFactory,
+  KeyProviderOptions,
+  KeyUnavailableKind,
+  KeyUnavailableReason,
+  Pkcs11Options,
+} from "./types.ts";
+export { KeyUnavailableError } from "./types.ts";
 export { probePkcs11KeyProvider } from "./pkcs11.ts";
+export { awsKmsOptionsFromConfig, probeAwsKmsKeyProvider, type AwsKmsConfigSection, type AwsKmsKeyProvider } from "./aws-kms.ts";
 
 /** keyProviders maps each provider name accepted in config `keys.provider` to its factory. */
 export const keyProviders = {
   local: createLocalKeyProvider,
   pkcs11: createPkcs11KeyProvider,
+  "aws-kms": createAwsKmsKeyProvider,
 } satisfies Record<string, KeyProviderFactory>;
 
 /** KeyProviderName is a name in the `keyProviders` map. */

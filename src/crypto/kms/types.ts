@@ -2,9 +2,70 @@
  * The key-provider boundary: something that holds a key-encryption key (KEK) and wraps and
  * unwraps data-encryption keys (DEKs) with it. The KEK itself never crosses this interface.
  */
+import { AppError } from "../../shared/errors.ts";
 
-/** HealthResult is a provider's answer to "can you wrap and unwrap right now?". */
-export type HealthResult = { ok: true; detail: string } | { ok: false; detail: string };
+/**
+ * KeyUnavailableKind separates the two ways a key can be unusable, which the customer-managed
+ * key logic treats differently:
+ * - "unreachable": the key service did not answer usefully (timeout, connection refused or
+ *   reset, 5xx, throttling, "key temporarily unavailable"). Transient; fallback may apply.
+ * - "denied": the key service answered and refused (access denied, key disabled, pending
+ *   deletion, not found, wrong encryption context / damaged ciphertext, no or rejected
+ *   credentials). Fails closed.
+ */
+export type KeyUnavailableKind = "unreachable" | "denied";
+
+/** KeyUnavailableReason is the finer cause, for pages, logs and e-mails. */
+export type KeyUnavailableReason =
+  // unreachable
+  | "timeout"
+  | "connection"
+  | "server_error"
+  | "throttled"
+  | "key_unavailable"
+  // denied
+  | "access_denied"
+  | "credentials"
+  | "disabled"
+  | "pending_deletion"
+  | "invalid_state"
+  | "not_found"
+  | "invalid_ciphertext"
+  | "incorrect_key"
+  | "invalid_key_usage"
+  | "refused";
+
+/**
+ * KeyUnavailableError is how cloud providers (aws-kms, …) report that their key cannot be used
+ * right now: an AppError "unavailable" whose message names the key and the reason in words,
+ * plus the classification and the provider's own error text verbatim (for the admin "test"
+ * action and the key status e-mails).
+ */
+export class KeyUnavailableError extends AppError {
+  readonly kind: KeyUnavailableKind;
+  readonly reason: KeyUnavailableReason;
+  /** The key the failing call used (an ARN for aws-kms). */
+  readonly keyId: string;
+  /** The provider's error as it reported it, e.g. "AccessDeniedException: User: … is not authorized …". */
+  readonly providerMessage: string;
+
+  constructor(init: { kind: KeyUnavailableKind; reason: KeyUnavailableReason; keyId: string; providerMessage: string; message: string }) {
+    super("unavailable", init.message);
+    this.name = "KeyUnavailableError";
+    this.kind = init.kind;
+    this.reason = init.reason;
+    this.keyId = init.keyId;
+    this.providerMessage = init.providerMessage;
+  }
+}
+
+/**
+ * HealthResult is a provider's answer to "can you wrap and unwrap right now?". Providers that
+ * classify failures (see KeyUnavailableError) add `kind`, `reason` and `providerMessage`.
+ */
+export type HealthResult =
+  | { ok: true; detail: string }
+  | { ok: false; detail: string; kind?: KeyUnavailableKind; reason?: KeyUnavailableReason; providerMessage?: string };
 
 /** KeyProviderDescription is what admin pages and the CLI show about a provider. */
 export interface KeyProviderDescription {
@@ -56,6 +117,36 @@ export interface Pkcs11Options {
 }
 
 /**
+ * AwsKmsOptions configure the "aws-kms" provider: a symmetric AWS KMS key (ENCRYPT_DECRYPT).
+ * Credentials are never part of the options: the AWS SDK's default chain supplies them
+ * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and the shared files, web identity,
+ * ECS/EC2 instance roles).
+ */
+export interface AwsKmsOptions {
+  /**
+   * The key: a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID) or an alias ARN
+   * (arn:aws:kms:REGION:ACCOUNT:alias/NAME). Full ARNs only: the account pins which keys
+   * unwrap may use.
+   */
+  keyId: string;
+  /**
+   * Multi-region replica key ARNs (same mrk-… key id, other regions), tried in order when the
+   * primary region is unreachable. Needs keyId to be a multi-region key (or an alias of one).
+   */
+  replicaKeyIds?: string[];
+  /** The primary region; defaults to the region in keyId and must match it when given. */
+  region?: string;
+  /** Endpoint URL for the primary region (VPC endpoint, tests: http://127.0.0.1:PORT); default: the SDK's. */
+  endpoint?: string;
+  /** Endpoint URLs for other regions (replicas), by region name. */
+  regionEndpoints?: Record<string, string>;
+  /** Time limit per attempt (connect and request), in ms; default 5000. */
+  timeoutMs?: number;
+  /** Attempts per call including the SDK's retries (timeouts, 5xx, throttling); default 3. */
+  maxAttempts?: number;
+}
+
+/**
  * KeyProviderOptions are what main.ts passes to every factory. Providers that need more
  * (pkcs11, aws, azure, oci) add their own optional section here, e.g. `aws?: AwsKmsOptions`;
  * each factory reads only its own and refuses to start when it is missing.
@@ -67,6 +158,8 @@ export interface KeyProviderOptions {
   localKeyFile: string;
   /** Used by the "pkcs11" provider. */
   pkcs11?: Pkcs11Options;
+  /** Used by the "aws-kms" provider. */
+  aws?: AwsKmsOptions;
 }
 
 /** KeyProviderFactory opens a provider, failing (AppError "unavailable") when its key cannot be used. */
