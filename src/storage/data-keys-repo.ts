@@ -5,20 +5,24 @@ import { dataKeys } from "./schema.ts";
 /** DataKeyRow is one stored (wrapped) data-encryption key. */
 export type DataKeyRow = typeof dataKeys.$inferSelect;
 
-/** activeDataKey returns the newest active key of an account's data class. */
+/** activeDataKey returns the newest active key of an account's data class (raw prepared SQL: every seal asks). */
 export function activeDataKey(db: Db, accountId: string, dataClass: string): DataKeyRow | undefined {
-  return db
-    .select()
-    .from(dataKeys)
-    .where(and(eq(dataKeys.accountId, accountId), eq(dataKeys.dataClass, dataClass), eq(dataKeys.status, "active")))
-    .orderBy(desc(dataKeys.version))
-    .limit(1)
-    .get();
+  return (
+    (db.$client
+      .query(
+        "SELECT id, account_id AS accountId, data_class AS dataClass, version, wrapped, wrapped_by AS wrappedBy, status, invocations, created_at AS createdAt, retired_at AS retiredAt FROM data_keys WHERE account_id = ? AND data_class = ? AND status = 'active' ORDER BY version DESC LIMIT 1",
+      )
+      .get(accountId, dataClass) as DataKeyRow | null) ?? undefined
+  );
 }
 
 /** dataKeyById finds a key by id. */
 export function dataKeyById(db: Db, id: string): DataKeyRow | undefined {
-  return db.select().from(dataKeys).where(eq(dataKeys.id, id)).get();
+  return (
+    (db.$client
+      .query("SELECT id, account_id AS accountId, data_class AS dataClass, version, wrapped, wrapped_by AS wrappedBy, status, invocations, created_at AS createdAt, retired_at AS retiredAt FROM data_keys WHERE id = ?")
+      .get(id) as DataKeyRow | null) ?? undefined
+  );
 }
 
 /** latestVersion returns the highest version of a class (any status), or 0. */
