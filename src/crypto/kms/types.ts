@@ -2,6 +2,8 @@
  * The key-provider boundary: something that holds a key-encryption key (KEK) and wraps and
  * unwraps data-encryption keys (DEKs) with it. The KEK itself never crosses this interface.
  */
+import type { TokenCredential } from "@azure/core-auth";
+import type { Agent } from "node:https";
 import { AppError } from "../../shared/errors.ts";
 
 /**
@@ -147,6 +149,35 @@ export interface AwsKmsOptions {
 }
 
 /**
+ * AzureKeyVaultOptions configure the "azure-keyvault" provider: an RSA key (RSA-OAEP-256) or,
+ * in a Managed HSM, an AES-256 key (A256KW) in Azure Key Vault, used with wrapKey/unwrapKey.
+ * Credentials are never part of Conclave's config: "default" is @azure/identity's
+ * DefaultAzureCredential (AZURE_CLIENT_ID/AZURE_TENANT_ID with AZURE_CLIENT_SECRET or
+ * AZURE_CLIENT_CERTIFICATE_PATH, workload identity, managed identity, Azure CLI, …).
+ */
+export interface AzureKeyVaultOptions {
+  /**
+   * The key identifier: https://VAULT.vault.azure.net/keys/NAME/VERSION (that version) or
+   * https://VAULT.vault.azure.net/keys/NAME (the latest version at each wrap; unwrap always uses
+   * the version that wrapped). Managed HSM: https://POOL.managedhsm.azure.net/keys/NAME[/VERSION].
+   */
+  keyId: string;
+  /** "RSA-OAEP-256" (RSA / RSA-HSM keys, the default) or "A256KW" (oct-HSM keys, Managed HSM). */
+  algorithm?: "RSA-OAEP-256" | "A256KW";
+  /** Time limit per attempt, in ms; default 5000. */
+  timeoutMs?: number;
+  /** Attempts per call including the SDK's retries (timeouts, connection errors, 5xx, throttling); default 3. */
+  maxAttempts?: number;
+  /** "default" (DefaultAzureCredential, the default) or a TokenCredential object (embedding, tests). */
+  credential?: "default" | TokenCredential;
+  /**
+   * Not from config: the https.Agent the SDK's HTTP client uses (tests: one that trusts the fake
+   * vault's certificate and resolves its host name to 127.0.0.1). Default: the SDK's own.
+   */
+  httpsAgent?: Agent;
+}
+
+/**
  * KeyProviderOptions are what main.ts passes to every factory. Providers that need more
  * (pkcs11, aws, azure, oci) add their own optional section here, e.g. `aws?: AwsKmsOptions`;
  * each factory reads only its own and refuses to start when it is missing.
@@ -160,6 +191,8 @@ export interface KeyProviderOptions {
   pkcs11?: Pkcs11Options;
   /** Used by the "aws-kms" provider. */
   aws?: AwsKmsOptions;
+  /** Used by the "azure-keyvault" provider. */
+  azure?: AzureKeyVaultOptions;
 }
 
 /** KeyProviderFactory opens a provider, failing (AppError "unavailable") when its key cannot be used. */
