@@ -19,6 +19,7 @@ import type { AuthDeps } from "./auth/signin.ts";
 import type { Config } from "./config/schema.ts";
 import { createKeyProvider, type KeyProvider, type KeyProviderName, type KeyProviderOptions } from "./crypto/kms/index.ts";
 import { awsKmsOptionsFromConfig } from "./crypto/kms/aws-kms.ts";
+import { azureKeyVaultOptionsFromConfig } from "./crypto/kms/azure-keyvault.ts";
 import { ensureSamlSpKeys, type SamlSpKeys } from "./crypto/saml-sp-cert.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { AppEnv } from "./http/context.ts";
@@ -60,6 +61,7 @@ export function keyProviderOptions(config: Config, paths: Paths): KeyProviderOpt
     dataDir: paths.dataDir,
     localKeyFile: paths.localKey,
     aws: awsKmsOptionsFromConfig(config.aws_kms),
+    azure: azureKeyVaultOptionsFromConfig(config.azure_keyvault),
     pkcs11: p.module
       ? {
           module: p.module,

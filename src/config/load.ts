@@ -160,6 +160,7 @@ function crossCheck(c: Config, problems: ConfigProblem[]): void {
     if (!c.pkcs11.token_label) problems.push({ key: "pkcs11.token_label", source: "validation", problem: "required when keys.provider is pkcs11" });
     if (Boolean(c.pkcs11.pin_file) === Boolean(c.pkcs11.pin_env)) problems.push({ key: "pkcs11.pin_file", source: "validation", problem: "set exactly one of pkcs11.pin_file and pkcs11.pin_env" });
   }
+  if (c.keys.provider === "azure-keyvault" && !c.azure_keyvault.key_id) problems.push({ key: "azure_keyvault.key_id", source: "validation", problem: "required when keys.provider is azure-keyvault" });
   if (c.keys.provider === "aws-kms" && !c.aws_kms.key_id) problems.push({ key: "aws_kms.key_id", source: "validation", problem: "required when keys.provider is aws-kms" });
   if (c.pkcs11.pin_file && !existsSync(c.pkcs11.pin_file)) problems.push({ key: "pkcs11.pin_file", source: "validation", problem: `file not found: ${c.pkcs11.pin_file}` });
   if (c.smtp.password_env && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(c.smtp.password_env))

@@ -29,7 +29,7 @@ export const schema = {
     format: { type: "string", default: "auto", oneOf: ["auto", "json", "pretty"], help: "auto: human readable on a terminal, JSON lines otherwise." },
   },
   keys: {
-    provider: { type: "string", default: "local", oneOf: ["local", "pkcs11", "aws-kms"], help: "Key provider holding the server key-encryption key: local (key file), pkcs11 (an HSM; see [pkcs11]) or aws-kms (see [aws_kms])." },
+    provider: { type: "string", default: "local", oneOf: ["local", "pkcs11", "aws-kms", "azure-keyvault"], help: "Key provider holding the server key-encryption key: local (key file), pkcs11 (an HSM; see [pkcs11]), aws-kms (see [aws_kms]) or azure-keyvault (see [azure_keyvault])." },
     local_key_file: { type: "string", default: "", secretRef: true, help: "Local key file (mode 0600). Empty: <data_dir>/keys/local.key. Not HSM-grade." },
   },
   pkcs11: {
@@ -49,6 +49,12 @@ export const schema = {
     region_endpoints: { type: "string", default: "", help: "Endpoints for replica regions: REGION=URL pairs separated by spaces." },
     timeout_ms: { type: "int", default: 5000, min: 50, max: 120000, help: "Per-attempt timeout of a KMS call." },
     max_attempts: { type: "int", default: 3, min: 1, max: 10, help: "Attempts per KMS call (retries on timeouts, 5xx and throttling)." },
+  },
+  azure_keyvault: {
+    key_id: { type: "string", default: "", help: "Key identifier, https://<vault>.vault.azure.net/keys/<name>[/<version>]. Credentials come from @azure/identity's chain, never from this file." },
+    algorithm: { type: "string", default: "RSA-OAEP-256", oneOf: ["RSA-OAEP-256", "A256KW"], help: "RSA-OAEP-256 (RSA keys) or A256KW (AES keys in a Managed HSM)." },
+    timeout_ms: { type: "int", default: 5000, min: 50, max: 120000, help: "Per-attempt timeout of a Key Vault call." },
+    max_attempts: { type: "int", default: 3, min: 1, max: 10, help: "Attempts per call (retries on timeouts, 5xx and 429)." },
   },
   smtp: {
     host: { type: "string", default: "", help: "Outgoing mail server. Empty: mail is not sent and pages show links to copy instead." },

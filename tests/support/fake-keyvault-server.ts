@@ -65,7 +65,7 @@ interface KeyVersion {
   keyOps: string[];
   publicKey?: KeyObject;
   privateKey?: KeyObject;
-  secret?: Uint8Array;
+  secret?: Uint8Array<ArrayBuffer>;
   enabled: boolean;
   created: number;
 }
@@ -152,7 +152,7 @@ export class FakeKeyVault {
       enabled: true,
       created: Math.floor(Date.now() / 1000),
     };
-    if (kty === "oct-HSM") v.secret = randomBytes(32);
+    if (kty === "oct-HSM") v.secret = new Uint8Array(randomBytes(32));
     else {
       const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
       v.publicKey = pair.publicKey;

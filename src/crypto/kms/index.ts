@@ -4,12 +4,14 @@
  */
 import { AppError } from "../../shared/errors.ts";
 import { createAwsKmsKeyProvider } from "./aws-kms.ts";
+import { createAzureKeyVaultKeyProvider } from "./azure-keyvault.ts";
 import { createLocalKeyProvider } from "./local.ts";
 import { createPkcs11KeyProvider } from "./pkcs11.ts";
 import type { KeyProvider, KeyProviderFactory, KeyProviderOptions } from "./types.ts";
 
 export type {
   AwsKmsOptions,
+  AzureKeyVaultOptions,
   HealthResult,
   KeyProvider,
   KeyProviderDescription,
@@ -21,6 +23,12 @@ export type {
 } from "./types.ts";
 export { KeyUnavailableError } from "./types.ts";
 export { probePkcs11KeyProvider } from "./pkcs11.ts";
+export {
+  azureKeyVaultOptionsFromConfig,
+  probeAzureKeyVaultKeyProvider,
+  type AzureKeyVaultConfigSection,
+  type AzureKeyVaultKeyProvider,
+} from "./azure-keyvault.ts";
 export { awsKmsOptionsFromConfig, probeAwsKmsKeyProvider, type AwsKmsConfigSection, type AwsKmsKeyProvider } from "./aws-kms.ts";
 
 /** keyProviders maps each provider name accepted in config `keys.provider` to its factory. */
@@ -28,6 +36,7 @@ export const keyProviders = {
   local: createLocalKeyProvider,
   pkcs11: createPkcs11KeyProvider,
   "aws-kms": createAwsKmsKeyProvider,
+  "azure-keyvault": createAzureKeyVaultKeyProvider,
 } satisfies Record<string, KeyProviderFactory>;
 
 /** KeyProviderName is a name in the `keyProviders` map. */
