@@ -30,6 +30,7 @@
  * The key policy must allow the Conclave principal kms:Encrypt, kms:Decrypt,
  * kms:GenerateDataKey and kms:DescribeKey (DescribeKey only improves diagnostics).
  */
+import { probeKeyProvider } from "./probe.ts";
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { AppError } from "../../shared/errors.ts";
@@ -75,17 +76,7 @@ export async function createAwsKmsKeyProvider(opts: KeyProviderOptions): Promise
 
 /** probeAwsKmsKeyProvider is the "test this key" action: open, health check, close; never throws. */
 export async function probeAwsKmsKeyProvider(opts: KeyProviderOptions): Promise<HealthResult> {
-  let provider: AwsKmsKeyProvider;
-  try {
-    provider = await createAwsKmsKeyProvider(opts);
-  } catch (err) {
-    return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-  }
-  try {
-    return await provider.health();
-  } finally {
-    await provider.close();
-  }
+  return probeKeyProvider(createAwsKmsKeyProvider, opts);
 }
 
 /**

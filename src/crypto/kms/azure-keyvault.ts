@@ -31,6 +31,7 @@
  * identity needs keys/wrapKey, keys/unwrapKey and keys/get (get only improves diagnostics;
  * RBAC role "Key Vault Crypto Service Encryption User" grants all three).
  */
+import { probeKeyProvider } from "./probe.ts";
 import type { TokenCredential } from "@azure/core-auth";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { CryptographyClient, KeyClient, type CryptographyClientOptions, type KeyVaultKey } from "@azure/keyvault-keys";
@@ -84,17 +85,7 @@ export async function createAzureKeyVaultKeyProvider(opts: KeyProviderOptions): 
 
 /** probeAzureKeyVaultKeyProvider is the "test this key" action: open, health check, close; never throws. */
 export async function probeAzureKeyVaultKeyProvider(opts: KeyProviderOptions): Promise<HealthResult> {
-  let provider: AzureKeyVaultKeyProvider;
-  try {
-    provider = await createAzureKeyVaultKeyProvider(opts);
-  } catch (err) {
-    return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-  }
-  try {
-    return await provider.health();
-  } finally {
-    await provider.close();
-  }
+  return probeKeyProvider(createAzureKeyVaultKeyProvider, opts);
 }
 
 /** AzureKeyVaultConfigSection is the [azure_keyvault] config section as the config loader types it. */

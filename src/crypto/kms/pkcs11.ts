@@ -30,6 +30,7 @@
  * process, see ./pkcs11/module.ts) and C_Finalize'd by close() of the last one — also when the
  * factory fails part-way.
  */
+import { probeKeyProvider } from "./probe.ts";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isAbsolute } from "node:path";
 import { AppError } from "../../shared/errors.ts";
@@ -127,17 +128,7 @@ export async function createPkcs11KeyProvider(opts: KeyProviderOptions): Promise
  * or extractable all come back as `{ ok: false, detail }`.
  */
 export async function probePkcs11KeyProvider(opts: KeyProviderOptions): Promise<HealthResult> {
-  let provider: KeyProvider;
-  try {
-    provider = await createPkcs11KeyProvider(opts);
-  } catch (err) {
-    return { ok: false, detail: errorText(err) };
-  }
-  try {
-    return await provider.health();
-  } finally {
-    await provider.close?.();
-  }
+  return probeKeyProvider(createPkcs11KeyProvider, opts);
 }
 
 function parseOptions(o: Pkcs11Options | undefined): Settings {

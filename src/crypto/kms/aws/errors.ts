@@ -20,6 +20,7 @@
  * Anything else without an HTTP status (an unexpected SDK or parsing error) is "unreachable"
  * with reason "connection": no authoritative answer came from KMS.
  */
+import { NETWORK_ERROR_CODES } from "../probe.ts";
 import type { KeyUnavailableKind, KeyUnavailableReason } from "../types.ts";
 
 /** Classification is the verdict on one failed call. */
@@ -30,23 +31,7 @@ export interface Classification {
   providerMessage: string;
 }
 
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "EHOSTDOWN",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ERR_SOCKET_CONNECTION_TIMEOUT",
-  // Bun's own spellings, in case a code is not mapped to the Node.js one.
-  "ConnectionRefused",
-  "ConnectionClosed",
-  "ConnectionReset",
-]);
+const NETWORK_CODES = NETWORK_ERROR_CODES;
 const TIMEOUT_NAMES = new Set(["TimeoutError", "RequestTimeout", "RequestTimeoutException", "AbortError"]);
 const THROTTLING_NAMES = new Set([
   "ThrottlingException",

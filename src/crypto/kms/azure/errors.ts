@@ -19,6 +19,7 @@
  * credentials are broken would look like an outage that never ends. A TLS failure (certificate
  * not trusted) is "unreachable": no authoritative answer came from Key Vault.
  */
+import { NETWORK_ERROR_CODES } from "../probe.ts";
 import type { KeyUnavailableKind, KeyUnavailableReason } from "../types.ts";
 
 export interface Classification {
@@ -28,22 +29,7 @@ export interface Classification {
   providerMessage: string;
 }
 
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "EHOSTDOWN",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "REQUEST_SEND_ERROR",
-  "ConnectionRefused",
-  "ConnectionClosed",
-  "ConnectionReset",
-]);
+const NETWORK_CODES = NETWORK_ERROR_CODES;
 const TIMEOUT_CODES = new Set(["ETIMEDOUT", "ESOCKETTIMEDOUT", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
 const CREDENTIAL_ERROR_NAMES = new Set(["CredentialUnavailableError", "AuthenticationError", "AggregateAuthenticationError", "AuthenticationRequiredError"]);
 
