@@ -61,12 +61,14 @@ export function createHttpApp(deps: HttpDeps): Hono<AppEnv> {
       throw new AppError("too_large", `The request is larger than ${MAX_LARGE_BODY_BYTES / 1024 / 1024} MB.`);
     },
   });
-  app.use(async function limitBody(c, next) {
+  // Body limits and the CSRF check concern only state-changing methods: GETs skip both steps.
+  const unsafe = ["POST", "PUT", "PATCH", "DELETE"];
+  app.on(unsafe, "*", async function limitBody(c, next) {
     const path = new URL(c.req.url).pathname;
     if (OWN_LIMIT.test(path)) return next();
     return LARGE_LIMIT.test(path) ? largeLimit(c, next) : limit(c, next);
   });
   app.use(session(deps.sessions));
-  app.use(csrf());
+  app.on(unsafe, "*", csrf());
   return app;
 }
