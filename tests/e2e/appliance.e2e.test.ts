@@ -3,7 +3,7 @@
 // second browser → operation log → `conclave audit verify` → restart offers no setup.
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { isCspViolation, launchChromium, watchConsole, type ConsoleProblem } from "../support/browser.ts";
@@ -215,5 +215,22 @@ describe("appliance end to end (dist/conclave + Chromium)", () => {
     expect(r.stdout).toContain("audit chain OK");
     const stdout = [...server.lines, ...restarted.lines].join("\n");
     for (const secret of [OWNER.password, INVITEE.password]) expect(stdout).not.toContain(secret);
+  });
+
+  test("the data directory holds none of the personal data written through the pages (encrypted at rest)", () => {
+    const needles = [OWNER.name, OWNER.email, INVITEE.email, INVITEE.invitedAs, INVITEE.chosenName];
+    const found: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const path = join(d, e.name);
+        if (e.isDirectory()) walk(path);
+        else {
+          const bytes = readFileSync(path);
+          for (const n of needles) if (bytes.includes(n) || bytes.includes(Buffer.from(n, "utf16le"))) found.push(`${e.name}: ${n}`);
+        }
+      }
+    };
+    walk(server.dataDir);
+    expect(found).toEqual([]);
   });
 });
