@@ -28,7 +28,7 @@ import { createSmtpMailer, type Mailer } from "./notify/mailer.ts";
 import { systemClock, type Clock } from "./shared/clock.ts";
 import type { Logger } from "./shared/logger.ts";
 import { dbHealthy, openDatabase, type Db } from "./storage/db.ts";
-import { plainCodec } from "./storage/personal-data.ts";
+import { plainCodec, type PersonalDataCodec } from "./storage/personal-data.ts";
 import { resealLegacy } from "./storage/reseal.ts";
 import { createKeyService, type KeyService } from "./keys/key-service.ts";
 import { createSealingCodec } from "./keys/sealing-codec.ts";
@@ -101,6 +101,8 @@ export interface Conclave {
   saml: SamlDeps;
   keyProvider: KeyProvider;
   keys: KeyService;
+  /** codec seals personal data (re-encryption jobs use it). */
+  codec: PersonalDataCodec;
   paths: Paths;
   created: boolean;
   close(): void;
@@ -172,7 +174,7 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   mountPages(app, { auth, saml, baseUrl, signInLimiter: createRateLimiter(20, 60_000, clock), keyProvider: keyProvider.describe(), keys });
   app.route("/api/v1", apiRoutes(auth));
   return {
-    app, db, audit, auth, keys, saml, keyProvider, paths, created,
+    app, db, audit, auth, keys, codec, saml, keyProvider, paths, created,
     close: () => {
       keys.wipeCache();
       void keyProvider.close?.();

@@ -51,6 +51,7 @@ Commands:
   audit verify                  Check the operation log's hash chain; names the first broken entry.
   keys status | test            Show the key provider, its health and the data keys; test does a wrap/unwrap round trip.
   keys rotate                   Retire every active data key (new content gets new keys).
+  keys reencrypt                Re-seal values still under retired data keys (resumable).
   keys rewrap                   Re-wrap every data key under the configured provider (after moving to an HSM).
   account delete --account ID --shred
                                 Destroy an account's data keys, then delete the account.

@@ -1,6 +1,7 @@
 import type { Config } from "../config/schema.ts";
 import { createKeyProvider, type KeyProvider } from "../crypto/kms/index.ts";
 import { DATA_CLASSES } from "../keys/key-service.ts";
+import { reencryptRetired } from "../keys/reencrypt.ts";
 import { createLogger } from "../shared/logger.ts";
 import type { Root } from "./root.ts";
 
@@ -48,6 +49,12 @@ export async function keysCommand(root: Root, config: Config, sub: string | unde
         console.log(`${done} data key(s) retired; new writes use new keys.`);
         return 0;
       }
+      case "reencrypt": {
+        // After `keys rotate`: re-seal values still under retired keys. Resumable: run it again after a crash.
+        const r = await reencryptRetired(c.db, c.codec, progressBar("re-encrypting values"));
+        console.log(`${r.reencrypted} value(s) re-encrypted under the current data keys.`);
+        return 0;
+      }
       case "rewrap": {
         // Data keys wrapped by another provider (e.g. the local key file before moving to an HSM)
         // are unwrapped with that provider and wrapped again with the current one. Resumable:
@@ -60,7 +67,7 @@ export async function keysCommand(root: Root, config: Config, sub: string | unde
         return 0;
       }
     }
-    console.error("conclave: keys needs one of: status, test, rotate, rewrap");
+    console.error("conclave: keys needs one of: status, test, rotate, reencrypt, rewrap");
     return 2;
   } finally {
     c.close();
