@@ -162,12 +162,15 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
     requests: createSamlRequestCache(clock),
     samlLog: createSamlResponseLog(db, codec),
   };
+  let lastHealth: { at: number; result: Awaited<ReturnType<KeyProvider["health"]>> } | undefined;
   const app = createHttpApp({
     log,
     sessions,
     version: VERSION,
     ready: async () => {
-      const kp = await keyProvider.health();
+      // A KMS health check is a round trip: probes within 10 s share one answer.
+      if (!lastHealth || clock.now() - lastHealth.at > 10_000) lastHealth = { at: clock.now(), result: await keyProvider.health() };
+      const kp = lastHealth.result;
       return { database: { ok: dbHealthy(db), detail: "sqlite" }, keyProvider: { ok: kp.ok, detail: kp.detail } };
     },
   });
