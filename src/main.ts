@@ -101,6 +101,8 @@ export interface Conclave {
   saml: SamlDeps;
   keyProvider: KeyProvider;
   keys: KeyService;
+  /** rewrappedAtStart counts data keys moved from the local key file to the configured provider while opening. */
+  rewrappedAtStart: number;
   /** codec seals personal data (re-encryption jobs use it). */
   codec: PersonalDataCodec;
   paths: Paths;
@@ -128,11 +130,12 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   const keys = createKeyService(db, keyProvider, clock, createAuditLog(db, clock), log.child({ module: "keys" }));
   const audit = createAuditLog(db, clock, createAuditSealer(keys));
   // Moved from the local key file to an HSM: re-wrap the data keys the old file still wraps (online, resumable).
+  let rewrappedAtStart = 0;
   if (keyProvider.name !== "local" && existsSync(paths.localKey)) {
     const previous = await createKeyProvider("local", keyProviderOptions(config, paths));
-    const n = await keys.rewrapAll(undefined, previous);
+    rewrappedAtStart = await keys.rewrapAll(undefined, previous);
     await previous.close?.();
-    if (n) log.info("data keys re-wrapped under the new key provider", { keys: n, provider: keyProvider.name });
+    if (rewrappedAtStart) log.info("data keys re-wrapped under the new key provider", { keys: rewrappedAtStart, provider: keyProvider.name });
   }
   const codec = await createSealingCodec(keys);
   for (const a of db.$client.query("SELECT id FROM accounts").all() as { id: string }[]) await audit.prepare(a.id);
@@ -177,7 +180,7 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   mountPages(app, { auth, saml, baseUrl, signInLimiter: createRateLimiter(20, 60_000, clock), keyProvider: keyProvider.describe(), keys });
   app.route("/api/v1", apiRoutes(auth));
   return {
-    app, db, audit, auth, keys, codec, saml, keyProvider, paths, created,
+    app, db, audit, auth, keys, rewrappedAtStart, codec, saml, keyProvider, paths, created,
     close: () => {
       keys.wipeCache();
       void keyProvider.close?.();

@@ -52,7 +52,8 @@ Commands:
   keys status | test            Show the key provider, its health and the data keys; test does a wrap/unwrap round trip.
   keys rotate                   Retire every active data key (new content gets new keys).
   keys reencrypt                Re-seal values still under retired data keys (resumable).
-  keys rewrap                   Re-wrap every data key under the configured provider (after moving to an HSM).
+  keys rewrap [--resume]        Re-wrap every data key under the configured provider (after moving to an HSM).
+                                Long jobs always resume where a crash left them; --resume is accepted for clarity.
   account delete --account ID --shred
                                 Destroy an account's data keys, then delete the account.
   admin reset-owner-password --email ADDRESS

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { Config } from "../config/schema.ts";
 import { createKeyProvider, type KeyProvider } from "../crypto/kms/index.ts";
 import { DATA_CLASSES } from "../keys/key-service.ts";
@@ -59,9 +60,11 @@ export async function keysCommand(root: Root, config: Config, sub: string | unde
         // Data keys wrapped by another provider (e.g. the local key file before moving to an HSM)
         // are unwrapped with that provider and wrapped again with the current one. Resumable:
         // each key is updated on its own, and already rewrapped keys are skipped.
+        // Opening the server already re-wraps what the local key file wraps (c.rewrappedAtStart); this
+        // finishes anything left, without ever creating a key file that is not there.
         let previous: KeyProvider | null = null;
-        if (c.keyProvider.name !== "local") previous = await createKeyProvider("local", { dataDir: c.paths.dataDir, localKeyFile: c.paths.localKey });
-        const n = await c.keys.rewrapAll(progressBar("rewrapping data keys"), previous);
+        if (c.keyProvider.name !== "local" && existsSync(c.paths.localKey)) previous = await createKeyProvider("local", { dataDir: c.paths.dataDir, localKeyFile: c.paths.localKey });
+        const n = c.rewrappedAtStart + (await c.keys.rewrapAll(progressBar("rewrapping data keys"), previous));
         await previous?.close?.();
         console.log(`${n} data key(s) rewrapped under ${c.keyProvider.describe().provider}:${c.keyProvider.describe().keyId}.`);
         return 0;

@@ -32,13 +32,14 @@ function configFrom(flags: Record<string, string | true>): Config | null {
   return r.config;
 }
 
-const KNOWN_FLAGS = new Set([...Object.keys(CONFIG_FLAGS), "config", "help", "email", "account", "shred"]);
+// --resume is accepted for the long jobs (keys rewrap/reencrypt): they always resume where a crash left them.
+const KNOWN_FLAGS = new Set([...Object.keys(CONFIG_FLAGS), "config", "help", "email", "account", "shred", "resume"]);
 
 /** runCli dispatches a command line and returns the process exit code. */
 export async function runCli(argv: string[], root: Root): Promise<number> {
   let args;
   try {
-    args = parseArgs(argv, new Set(["help", "shred"]));
+    args = parseArgs(argv, new Set(["help", "shred", "resume"]));
   } catch (e) {
     console.error(`conclave: ${(e as Error).message}. See conclave --help.`);
     return 2;

@@ -129,13 +129,16 @@ export function createKeyService(db: Db, provider: KeyProvider, clock: Clock, au
     const key = crypto.getRandomValues(new Uint8Array(32));
     const version = latestVersion(db, accountId, dataClass) + 1;
     const wrapped = await provider.wrap(key, context(accountId, dataClass, idHex, version));
-    insertDataKey(db, {
-      id: idHex, accountId, dataClass, version, wrapped: Buffer.from(wrapped).toString("base64"), wrappedBy: wrappedBy(),
-      status: "active", invocations: 0, createdAt: clock.now(), retiredAt: null,
-    });
-    // Account keys are audited in the account's log; the server-wide index key is created once, at first start.
+    // The key and its audit entry are written together: a crash leaves both or neither.
+    db.$client.transaction(() => {
+      insertDataKey(db, {
+        id: idHex, accountId, dataClass, version, wrapped: Buffer.from(wrapped).toString("base64"), wrappedBy: wrappedBy(),
+        status: "active", invocations: 0, createdAt: clock.now(), retiredAt: null,
+      });
+      // Account keys are audited in the account's log; the server-wide index key is created once, at first start.
+      if (accountId !== SERVER_SCOPE) audit.record({ accountId, userId: null, label: "key service" }, { action: "key.dek_created", targetType: "data_key", targetId: idHex, detail: { dataClass, version, wrappedBy: wrappedBy() } });
+    }).immediate();
     if (accountId === SERVER_SCOPE) log.info("created the server blind-index key", { wrappedBy: wrappedBy() });
-    else audit.record({ accountId, userId: null, label: "key service" }, { action: "key.dek_created", targetType: "data_key", targetId: idHex, detail: { dataClass, version, wrappedBy: wrappedBy() } });
     const dek = remember({ id, idHex, version, key: new Uint8Array(key) }, dataClass);
     key.fill(0);
     return dek;
@@ -204,9 +207,11 @@ export function createKeyService(db: Db, provider: KeyProvider, clock: Clock, au
     async rotate(accountId, dataClass) {
       const row = activeDataKey(db, accountId, dataClass);
       if (!row) return;
-      retireDataKey(db, row.id, clock.now());
+      db.$client.transaction(() => {
+        retireDataKey(db, row.id, clock.now());
+        audit.record({ accountId: accountId === SERVER_SCOPE ? null : accountId, userId: null, label: "key service" }, { action: "key.dek_rotated", targetType: "data_key", targetId: row.id, detail: { dataClass, version: row.version } });
+      }).immediate();
       budget.delete(row.id);
-      audit.record({ accountId: accountId === SERVER_SCOPE ? null : accountId, userId: null, label: "key service" }, { action: "key.dek_rotated", targetType: "data_key", targetId: row.id, detail: { dataClass, version: row.version } });
     },
     async rewrapAll(onProgress, previous) {
       const rows = listDataKeys(db).filter((r) => r.status !== "destroyed" && r.wrappedBy !== wrappedBy());
@@ -217,12 +222,18 @@ export function createKeyService(db: Db, provider: KeyProvider, clock: Clock, au
           ? { key: await previous.unwrap(Buffer.from(row.wrapped, "base64"), context(row.accountId, row.dataClass, row.id, row.version)) }
           : await service.openingKey(row.id);
         const wrapped = await provider.wrap(dek.key, context(row.accountId, row.dataClass, row.id, row.version));
-        setWrapped(db, row.id, Buffer.from(wrapped).toString("base64"), wrappedBy());
+        // Each key is re-wrapped and audited in one transaction: a crash leaves it wholly old or wholly new.
+        db.$client.transaction(() => {
+          setWrapped(db, row.id, Buffer.from(wrapped).toString("base64"), wrappedBy());
+          audit.record(
+            { accountId: row.accountId === SERVER_SCOPE ? null : row.accountId, userId: null, label: "key service" },
+            { action: "key.rewrap", targetType: "data_key", targetId: row.id, detail: { dataClass: row.dataClass, version: row.version, from: row.wrappedBy, to: wrappedBy() } },
+          );
+        }).immediate();
         if (byPrevious) dek.key.fill(0);
         done++; // not inside the optional call below: `f?.(++x)` skips the increment when f is undefined
         onProgress?.(done, rows.length);
       }
-      if (done) audit.record({ accountId: null, userId: null, label: "key service" }, { action: "key.rewrap", detail: { keys: done, wrappedBy: wrappedBy() } });
       return done;
     },
     shred(accountId) {

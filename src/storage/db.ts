@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { AppError } from "../shared/errors.ts";
 import { embeddedMigrations } from "./migrations.gen.ts";
@@ -29,16 +29,21 @@ const SQLITE_MAGIC = "SQLite format 3\0";
 export function inspectDatabase(path: string): DbInfo {
   if (!existsSync(path) || statSync(path).size === 0) return { exists: false, applicationId: 0, schemaVersion: 0, tableCount: 0 };
   const fd = openSync(path, "r");
-  const head = Buffer.alloc(16);
+  const header = Buffer.alloc(100);
   try {
-    readSync(fd, head, 0, 16, 0);
+    readSync(fd, header, 0, 100, 0);
   } finally {
     closeSync(fd);
   }
-  if (head.toString("latin1") !== SQLITE_MAGIC)
+  if (header.subarray(0, 16).toString("latin1") !== SQLITE_MAGIC)
     throw new AppError("unavailable", `${path} is not a SQLite database, so it is not Conclave's. Point --data-dir at an empty directory or at a Conclave data directory; the file was left untouched.`);
-  // A read-only open of a WAL database creates empty -wal and -shm files; remove any we created.
-  const sidecars = [`${path}-wal`, `${path}-shm`].filter((f) => !existsSync(f));
+  // Without a WAL file every committed change is in the main file: read the header fields and
+  // open nothing (opening, even read-only, would create -wal/-shm files beside a foreign file).
+  if (!existsSync(`${path}-wal`)) {
+    const schemaCookie = header.readUInt32BE(40);
+    return { exists: true, applicationId: header.readInt32BE(68), schemaVersion: header.readInt32BE(60), tableCount: schemaCookie === 0 ? 0 : 1 };
+  }
+  // A WAL file exists (a running or crashed writer): ask SQLite, which reads the WAL too.
   const db = new Database(path, { readonly: true });
   try {
     const appId = (db.query("PRAGMA application_id").get() as { application_id: number }).application_id;
@@ -47,7 +52,6 @@ export function inspectDatabase(path: string): DbInfo {
     return { exists: true, applicationId: appId, schemaVersion: version, tableCount: tables };
   } finally {
     db.close();
-    for (const f of sidecars) if (existsSync(f) && (f.endsWith("-shm") || statSync(f).size === 0)) rmSync(f);
   }
 }
 
