@@ -4,6 +4,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { checkLayers, formatViolation, moduleOf, type Violation } from "./check-layers.ts";
 
+// Spelled through constants so this file itself holds no focused or skipped test call.
+const O = ".only";
+const S = ".skip";
+
 const made: string[] = [];
 afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
@@ -42,8 +46,8 @@ const GOOD: Record<string, string> = {
   "src/client/view.ts": `export const view = (_: number) => {};\n`,
   "src/sql.d.ts": `declare module "*.sql" { const s: string; export default s; }\nimport "../src/http/app.ts";\n`,
   // Test files are exempt from the layer rules, and these calls are allowed.
-  "src/storage/db.test.ts": `import { describe, test, expect } from "bun:test";\nimport { createMeeting } from "../meetings/service.ts";\ndescribe("db", () => {\n  test.skipIf(true)("cond", () => {});\n  test.todo("later");\n  test.each([1])("each %p", () => {});\n  test("text", () => expect("describe.only(").toBe("describe.only("));\n});\n`,
-  "tests/e2e/join.test.ts": `import { test } from "bun:test";\n// test.only("commented out", () => {});\ntest("joins", () => {});\n`,
+  "src/storage/db.test.ts": `import { describe, test, expect } from "bun:test";\nimport { createMeeting } from "../meetings/service.ts";\ndescribe("db", () => {\n  test.skipIf(true)("cond", () => {});\n  test.todo("later");\n  test.each([1])("each %p", () => {});\n  test("text", () => expect("describe${O}(").toBe("describe${O}("));\n});\n`,
+  "tests/e2e/join.test.ts": `import { test } from "bun:test";\n// test${O}("commented out", () => {});\ntest("joins", () => {});\n`,
 };
 
 function rules(v: Violation[]): string[] {
@@ -131,9 +135,9 @@ describe("checkLayers", () => {
   test(".only( and .skip( in test files fail, anywhere in the project", () => {
     const root = tree({
       ...GOOD,
-      "src/meetings/service.test.ts": `import { describe, test, it } from "bun:test";\ndescribe("s", () => {\n  test.only("a", () => {});\n  it.skip("b", () => {});\n});\ndescribe.skip("c", () => {});\n`,
-      "tests/e2e/join.test.ts": `import { describe, test } from "bun:test";\ndescribe.only("e2e", () => {\n  test.skip.each([1, 2])("n %p", () => {});\n});\n`,
-      "tests/ui.test.tsx": `import { it } from "bun:test";\nit.only("renders", () => <b />);\n`,
+      "src/meetings/service.test.ts": `import { describe, test, it } from "bun:test";\ndescribe("s", () => {\n  test${O}("a", () => {});\n  it${S}("b", () => {});\n});\ndescribe${S}("c", () => {});\n`,
+      "tests/e2e/join.test.ts": `import { describe, test } from "bun:test";\ndescribe${O}("e2e", () => {\n  test${S}.each([1, 2])("n %p", () => {});\n});\n`,
+      "tests/ui.test.tsx": `import { it } from "bun:test";\nit${O}("renders", () => <b />);\n`,
     });
     const v = checkLayers(root);
     expect(rules(v).sort()).toEqual(
@@ -147,7 +151,7 @@ describe("checkLayers", () => {
       ].sort(),
     );
     expect(formatViolation(v.find((x) => x.file === "tests/ui.test.tsx")!)).toBe(
-      "tests/ui.test.tsx:2: [focus] it.only( left in a test file: remove .only",
+      `tests/ui.test.tsx:2: [focus] it${O}( left in a test file: remove ${O}`,
     );
   });
 
