@@ -1,6 +1,6 @@
 import { AppError, invalid, notFound } from "../shared/errors.ts";
 import { getGroup, groupIdsOfUser, groupsByIds } from "../storage/accounts-repo.ts";
-import { deleteSetting, settingsAt, settingsFor, upsertSetting, type SettingLevel, type SettingRow } from "../storage/settings-repo.ts";
+import { deleteSetting, settingsFor, upsertSetting, type SettingLevel, type SettingRow } from "../storage/settings-repo.ts";
 import { auditActor, requirePermission, type Actor } from "./actor.ts";
 import type { AccountsDeps } from "./deps.ts";
 import { SETTINGS, isSettingKey, parseSettingValue, settingAllowedAt, type SettingKey, type SettingValue } from "./setting-definitions.ts";
@@ -160,9 +160,4 @@ export async function changeSetting(deps: AccountsDeps, actor: Actor, scope: Sco
       after: value === null ? "inherit" : { value, locked: change.locked },
     });
   }).immediate();
-}
-
-/** storedAt lists the raw values at one scope (tests and exports). */
-export function storedAt(deps: AccountsDeps, accountId: string, level: SettingLevel, scopeId: string): SettingRow[] {
-  return settingsAt(deps.db, accountId, level, scopeId);
 }

@@ -1,4 +1,5 @@
 import type { AuditLog } from "../audit/audit-log.ts";
+import { ROTATE_AT } from "../crypto/aead/counter.ts";
 import type { KeyProvider } from "../crypto/kms/types.ts";
 import { AppError } from "../shared/errors.ts";
 import type { Clock } from "../shared/clock.ts";
@@ -35,7 +36,7 @@ export interface KeyServiceOptions {
 }
 
 /** DEFAULT_KEY_OPTIONS: 5 min cache, blocks of 4096, rotate at 2^31 (half the NIST limit for random nonces). */
-export const DEFAULT_KEY_OPTIONS: KeyServiceOptions = { cacheTtlMs: 5 * 60_000, reserveBlock: 4096, rotateAt: 2 ** 31 };
+export const DEFAULT_KEY_OPTIONS: KeyServiceOptions = { cacheTtlMs: 5 * 60_000, reserveBlock: 4096, rotateAt: ROTATE_AT };
 
 /** KeyService hands out DEKs: creates, unwraps (cached), counts invocations, rotates, rewraps, shreds. */
 export interface KeyService {

@@ -17,11 +17,6 @@ export function settingsFor(db: Db, accountId: string, groupIds: string[], userI
   return rows.map((r) => ({ ...r, locked: Boolean(r.locked) }));
 }
 
-/** settingsAt loads the values stored at one scope. */
-export function settingsAt(db: Db, accountId: string, level: SettingLevel, scopeId: string): SettingRow[] {
-  return db.select().from(settings).where(and(eq(settings.accountId, accountId), eq(settings.level, level), eq(settings.scopeId, scopeId))).all();
-}
-
 /** upsertSetting stores a value (and lock flag) at a scope. */
 export function upsertSetting(db: Db, row: Omit<SettingRow, "updatedAt"> & { updatedAt: number }): void {
   db.insert(settings)

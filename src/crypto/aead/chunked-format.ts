@@ -27,6 +27,7 @@
  * authentic only once the opener finishes without throwing: a consumer must treat everything it
  * received as invalid when the opener throws (a truncated stream yields a valid prefix first).
  */
+import { concatBytes } from "../asn1.ts";
 import { randomBytes } from "node:crypto";
 import { encodeBinding } from "./binding.ts";
 import { CryptoError } from "./errors.ts";
@@ -99,7 +100,7 @@ export function createChunkSealer(key: DekMaterial, binding: AadBinding, options
   view.setUint32(3 + DEK_ID_BYTES, key.version);
   header.set(randomBytes(STREAM_ID_BYTES), 3 + DEK_ID_BYTES + 4);
   view.setUint32(CHUNK_SIZE_AT, chunkSize);
-  const aadPrefix = concat([header, encodeBinding(binding)]);
+  const aadPrefix = concatBytes([header, encodeBinding(binding)]);
   const dekKey = key.key;
 
   const pending = new ByteQueue();
@@ -112,7 +113,7 @@ export function createChunkSealer(key: DekMaterial, binding: AadBinding, options
     const nonce = randomBytes(GCM_NONCE_BYTES);
     const body = gcmSeal(dekKey, nonce, chunkAad(aadPrefix, seq, flag), plaintext);
     seq += 1;
-    return concat([nonce, body]);
+    return concatBytes([nonce, body]);
   };
   const start = (): Uint8Array[] => {
     if (finished) throw new Error("this chunk sealer has already finished");
@@ -165,7 +166,7 @@ export function createChunkOpener(lookup: DekLookup, binding: AadBinding): Chunk
       throw new CryptoError("unknown_key", `The stream is sealed under DEK ${Buffer.from(dekId).toString("hex")} version ${dekVersion}, which is not available.`);
     }
     assertKey(dekKey);
-    state = { dekKey, aadPrefix: concat([header, bindingBytes]), chunkBytes: CHUNK_OVERHEAD_BYTES + chunkSize };
+    state = { dekKey, aadPrefix: concatBytes([header, bindingBytes]), chunkBytes: CHUNK_OVERHEAD_BYTES + chunkSize };
   };
   const openChunk = (chunk: Uint8Array, flag: ChunkFlag): Uint8Array | null => {
     if (state === null) throw new Error("unreachable: chunk before header");
@@ -251,17 +252,6 @@ function chunkAad(prefix: Uint8Array, seq: number, flag: ChunkFlag): Uint8Array 
   return aad;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** A FIFO of bytes that copies each input once in and once out, so many small pushes stay linear. */
 class ByteQueue {
