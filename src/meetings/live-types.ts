@@ -21,6 +21,14 @@ export interface JoinGrant {
   /** client address and user agent when the token was issued (for the dashboard) */
   ip: string;
   device: string;
+  /**
+   * who this is, for "a removed participant cannot rejoin" and "one seat per person":
+   * "user:<id>" for signed-in users, "guest:<random>" bound to the guest's browser (join cookie).
+   * Absent (hand-made grants in tests): derived from userId, else unique per grant.
+   */
+  identity?: string;
+  /** lower-case e-mail domain of the signed-in user (allowed-domains rule); null for guests */
+  domain?: string | null;
 }
 
 /** JoinVerdict is the outcome of presenting a grant (or a resume secret) to a live room. */
@@ -43,7 +51,8 @@ export type RoomEffect =
   | { kind: "waiting.updated"; target: EffectTarget; waiting: WaitingInfo[] }
   | { kind: "meeting.updated"; target: EffectTarget; meeting: MeetingInfo }
   /** a waiting participant was let in: send welcome, then set up media */
-  | { kind: "admitted"; participantId: string }
+  /** resume: the admitted participant's resume secret for welcome.resume (signalling needs it; the waiting verdict has none) */
+  | { kind: "admitted"; participantId: string; resume?: string }
   | { kind: "muted"; participantId: string; by: string }
   | { kind: "video.stopped"; participantId: string; by: string }
   /** stop (false) or resume (true) forwarding one source of a participant */
