@@ -10,6 +10,15 @@ export const COLUMN_CLASSES: Record<string, DataClass> = {
   "users.name": "user_pii",
   "users.totp": "totp",
   "saml_responses.xml": "saml",
+  "meetings.topic": "meeting_metadata",
+  "meetings.description": "meeting_metadata",
+  "meetings.passcode": "meeting_metadata",
+  "meetings.dial_passcode": "meeting_metadata",
+  "meetings.link_token": "meeting_metadata",
+  "meeting_participants.name": "meeting_metadata",
+  "meeting_participants.ip": "meeting_metadata",
+  "meeting_participants.device": "meeting_metadata",
+  "meeting_chat.text": "chat",
 };
 
 function classOf(ctx: PersonalContext): DataClass {
