@@ -178,6 +178,30 @@ export interface AzureKeyVaultOptions {
 }
 
 /**
+ * OciVaultOptions configure the "oci-vault" provider: an AES master encryption key in an OCI
+ * Vault, used through the crypto endpoint's Encrypt/Decrypt (oci-keymanagement KmsCryptoClient).
+ * Credentials are never part of the options, only where the SDK finds them: an OCI config file
+ * and profile (whose key_file names the API private key), or the instance's / resource's
+ * principal.
+ */
+export interface OciVaultOptions {
+  /** The key's OCID, ocid1.key.<realm>.<region>.<vault>.<unique id>. */
+  keyId: string;
+  /** The vault's Cryptographic Endpoint, https://<vault>-crypto.kms.<region>.oraclecloud.com (tests: http://127.0.0.1:PORT). */
+  cryptoEndpoint: string;
+  /** "config_file" (the default), "instance_principal" or "resource_principal". */
+  auth?: "config_file" | "instance_principal" | "resource_principal";
+  /** With auth "config_file": the OCI config file (absolute path); default the SDK's (~/.oci/config, or OCI_CONFIG_FILE). */
+  configFile?: string;
+  /** With auth "config_file": the profile in it; default "DEFAULT". */
+  profile?: string;
+  /** Time limit per attempt (connect and whole answer), in ms; default 3000. */
+  timeoutMs?: number;
+  /** Attempts per call including retries (timeouts, connection errors, 5xx, 429); default 2. */
+  maxAttempts?: number;
+}
+
+/**
  * KeyProviderOptions are what main.ts passes to every factory. Providers that need more
  * (pkcs11, aws, azure, oci) add their own optional section here, e.g. `aws?: AwsKmsOptions`;
  * each factory reads only its own and refuses to start when it is missing.
@@ -193,6 +217,8 @@ export interface KeyProviderOptions {
   aws?: AwsKmsOptions;
   /** Used by the "azure-keyvault" provider. */
   azure?: AzureKeyVaultOptions;
+  /** Used by the "oci-vault" provider. */
+  oci?: OciVaultOptions;
 }
 
 /** KeyProviderFactory opens a provider, failing (AppError "unavailable") when its key cannot be used. */
