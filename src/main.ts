@@ -20,6 +20,7 @@ import type { Config } from "./config/schema.ts";
 import { createKeyProvider, type KeyProvider, type KeyProviderName, type KeyProviderOptions } from "./crypto/kms/index.ts";
 import { awsKmsOptionsFromConfig } from "./crypto/kms/aws-kms.ts";
 import { azureKeyVaultOptionsFromConfig } from "./crypto/kms/azure-keyvault.ts";
+import { ociVaultOptionsFromConfig } from "./crypto/kms/oci-vault.ts";
 import { ensureSamlSpKeys, type SamlSpKeys } from "./crypto/saml-sp-cert.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { AppEnv } from "./http/context.ts";
@@ -62,6 +63,7 @@ export function keyProviderOptions(config: Config, paths: Paths): KeyProviderOpt
     localKeyFile: paths.localKey,
     aws: awsKmsOptionsFromConfig(config.aws_kms),
     azure: azureKeyVaultOptionsFromConfig(config.azure_keyvault),
+    oci: ociVaultOptionsFromConfig(config.oci_vault),
     pkcs11: p.module
       ? {
           module: p.module,

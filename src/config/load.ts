@@ -162,6 +162,13 @@ function crossCheck(c: Config, problems: ConfigProblem[]): void {
   }
   if (c.keys.provider === "azure-keyvault" && !c.azure_keyvault.key_id) problems.push({ key: "azure_keyvault.key_id", source: "validation", problem: "required when keys.provider is azure-keyvault" });
   if (c.keys.provider === "aws-kms" && !c.aws_kms.key_id) problems.push({ key: "aws_kms.key_id", source: "validation", problem: "required when keys.provider is aws-kms" });
+  if (c.keys.provider === "oci-vault" && !c.oci_vault.key_id) problems.push({ key: "oci_vault.key_id", source: "validation", problem: "required when keys.provider is oci-vault" });
+  if (c.keys.provider === "oci-vault" && !c.oci_vault.crypto_endpoint) problems.push({ key: "oci_vault.crypto_endpoint", source: "validation", problem: "required when keys.provider is oci-vault (the vault's Cryptographic Endpoint)" });
+  if (c.oci_vault.key_id && !/^ocid1\.key\.[a-z0-9]+\.[a-z0-9-]*\.[a-z0-9]+\.[a-z0-9]+$/.test(c.oci_vault.key_id.trim()))
+    problems.push({ key: "oci_vault.key_id", source: "validation", problem: `must be a key OCID (ocid1.key.<realm>.<region>.<vault>.<id>), got "${c.oci_vault.key_id}"` });
+  if (c.oci_vault.crypto_endpoint && !/^(https:\/\/[^/\s?#@]+|http:\/\/(127\.0\.0\.1|localhost)(:\d+)?)\/?$/.test(c.oci_vault.crypto_endpoint.trim()))
+    problems.push({ key: "oci_vault.crypto_endpoint", source: "validation", problem: `must be the vault's https:// Cryptographic Endpoint without a path, got "${c.oci_vault.crypto_endpoint}"` });
+  if (c.oci_vault.config_file && !existsSync(c.oci_vault.config_file)) problems.push({ key: "oci_vault.config_file", source: "validation", problem: `file not found: ${c.oci_vault.config_file}` });
   if (c.pkcs11.pin_file && !existsSync(c.pkcs11.pin_file)) problems.push({ key: "pkcs11.pin_file", source: "validation", problem: `file not found: ${c.pkcs11.pin_file}` });
   if (c.smtp.password_env && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(c.smtp.password_env))
     problems.push({ key: "smtp.password_env", source: "validation", problem: "must be an environment variable name, not the password itself" });

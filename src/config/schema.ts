@@ -29,7 +29,7 @@ export const schema = {
     format: { type: "string", default: "auto", oneOf: ["auto", "json", "pretty"], help: "auto: human readable on a terminal, JSON lines otherwise." },
   },
   keys: {
-    provider: { type: "string", default: "local", oneOf: ["local", "pkcs11", "aws-kms", "azure-keyvault"], help: "Key provider holding the server key-encryption key: local (key file), pkcs11 (an HSM; see [pkcs11]), aws-kms (see [aws_kms]) or azure-keyvault (see [azure_keyvault])." },
+    provider: { type: "string", default: "local", oneOf: ["local", "pkcs11", "aws-kms", "azure-keyvault", "oci-vault"], help: "Key provider holding the server key-encryption key: local (key file), pkcs11 (an HSM; see [pkcs11]), aws-kms (see [aws_kms]), azure-keyvault (see [azure_keyvault]) or oci-vault (see [oci_vault])." },
     local_key_file: { type: "string", default: "", secretRef: true, help: "Local key file (mode 0600). Empty: <data_dir>/keys/local.key. Not HSM-grade." },
   },
   pkcs11: {
@@ -55,6 +55,15 @@ export const schema = {
     algorithm: { type: "string", default: "RSA-OAEP-256", oneOf: ["RSA-OAEP-256", "A256KW"], help: "RSA-OAEP-256 (RSA keys) or A256KW (AES keys in a Managed HSM)." },
     timeout_ms: { type: "int", default: 5000, min: 50, max: 120000, help: "Per-attempt timeout of a Key Vault call." },
     max_attempts: { type: "int", default: 3, min: 1, max: 10, help: "Attempts per call (retries on timeouts, 5xx and 429)." },
+  },
+  oci_vault: {
+    key_id: { type: "string", default: "", help: "OCID of the AES master encryption key, ocid1.key.<realm>.<region>.<vault>.<id>. Credentials come from the OCI config file or the instance/resource principal, never from this file." },
+    crypto_endpoint: { type: "string", default: "", help: "The vault's Cryptographic Endpoint, https://<vault>-crypto.kms.<region>.oraclecloud.com." },
+    auth: { type: "string", default: "config_file", oneOf: ["config_file", "instance_principal", "resource_principal"], help: "config_file (an OCI config file + profile), instance_principal or resource_principal." },
+    config_file: { type: "string", default: "", secretRef: true, help: "With auth = config_file: the OCI config file (its key_file names the API private key). Empty: OCI_CONFIG_FILE or ~/.oci/config." },
+    profile: { type: "string", default: "DEFAULT", help: "With auth = config_file: the profile in the OCI config file." },
+    timeout_ms: { type: "int", default: 3000, min: 50, max: 120000, help: "Per-attempt timeout of a Vault call." },
+    max_attempts: { type: "int", default: 2, min: 1, max: 10, help: "Attempts per call (retries on timeouts, connection errors, 5xx and 429)." },
   },
   smtp: {
     host: { type: "string", default: "", help: "Outgoing mail server. Empty: mail is not sent and pages show links to copy instead." },

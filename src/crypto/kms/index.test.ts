@@ -13,7 +13,7 @@ afterEach(() => {
 
 describe("keyProviders", () => {
   test("lists the providers and nothing inherited", () => {
-    expect(Object.keys(keyProviders)).toEqual(["local", "pkcs11", "aws-kms", "azure-keyvault"]);
+    expect(Object.keys(keyProviders)).toEqual(["local", "pkcs11", "aws-kms", "azure-keyvault", "oci-vault"]);
     expect(isKeyProviderName("local")).toBe(true);
     expect(isKeyProviderName("toString")).toBe(false);
     expect(isKeyProviderName("aws")).toBe(false);

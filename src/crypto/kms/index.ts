@@ -6,6 +6,7 @@ import { AppError } from "../../shared/errors.ts";
 import { createAwsKmsKeyProvider } from "./aws-kms.ts";
 import { createAzureKeyVaultKeyProvider } from "./azure-keyvault.ts";
 import { createLocalKeyProvider } from "./local.ts";
+import { createOciVaultKeyProvider } from "./oci-vault.ts";
 import { createPkcs11KeyProvider } from "./pkcs11.ts";
 import type { KeyProvider, KeyProviderFactory, KeyProviderOptions } from "./types.ts";
 
@@ -19,6 +20,7 @@ export type {
   KeyProviderOptions,
   KeyUnavailableKind,
   KeyUnavailableReason,
+  OciVaultOptions,
   Pkcs11Options,
 } from "./types.ts";
 export { KeyUnavailableError } from "./types.ts";
@@ -29,6 +31,7 @@ export {
   type AzureKeyVaultConfigSection,
   type AzureKeyVaultKeyProvider,
 } from "./azure-keyvault.ts";
+export { ociVaultOptionsFromConfig, probeOciVaultKeyProvider, type OciVaultConfigSection, type OciVaultKeyProvider } from "./oci-vault.ts";
 export { awsKmsOptionsFromConfig, probeAwsKmsKeyProvider, type AwsKmsConfigSection, type AwsKmsKeyProvider } from "./aws-kms.ts";
 
 /** keyProviders maps each provider name accepted in config `keys.provider` to its factory. */
@@ -37,6 +40,7 @@ export const keyProviders = {
   pkcs11: createPkcs11KeyProvider,
   "aws-kms": createAwsKmsKeyProvider,
   "azure-keyvault": createAzureKeyVaultKeyProvider,
+  "oci-vault": createOciVaultKeyProvider,
 } satisfies Record<string, KeyProviderFactory>;
 
 /** KeyProviderName is a name in the `keyProviders` map. */

@@ -99,15 +99,17 @@ export function ociVaultOptionsFromConfig(c: OciVaultConfigSection): OciVaultOpt
     throw new AppError("invalid_input", `Invalid [oci_vault] auth ${JSON.stringify(auth)}: expected ${OCI_VAULT_AUTH_TYPES.join(", ")}.`);
   }
   const file = c.config_file.trim();
-  if (file !== "" && auth !== "config_file") {
-    throw new AppError("invalid_input", `Invalid [oci_vault] config_file: it is only used with auth = "config_file" (auth is "${auth}"); remove it or change auth.`);
+  const profile = c.profile.trim();
+  if (auth !== "config_file" && (file !== "" || (profile !== "" && profile !== "DEFAULT"))) {
+    throw new AppError("invalid_input", `Invalid [oci_vault] ${file !== "" ? "config_file" : "profile"}: it is only used with auth = "config_file" (auth is "${auth}"); remove it or change auth.`);
   }
+  const configFileAuth = auth === "config_file";
   return {
     keyId: c.key_id.trim(),
     cryptoEndpoint: c.crypto_endpoint.trim(),
     auth: auth as AuthType,
-    configFile: file === "" ? undefined : isAbsolute(file) ? file : resolve(file),
-    profile: c.profile.trim() === "" ? undefined : c.profile.trim(),
+    configFile: !configFileAuth || file === "" ? undefined : isAbsolute(file) ? file : resolve(file),
+    profile: !configFileAuth || profile === "" ? undefined : profile,
     timeoutMs: c.timeout_ms,
     maxAttempts: c.max_attempts,
   };
