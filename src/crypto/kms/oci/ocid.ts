@@ -33,10 +33,10 @@ export function parseKeyOcid(s: string): KeyOcid | null {
 export function describeOcidProblem(s: string): string {
   const t = s.trim();
   if (t === "") return "it is empty";
+  if (t !== t.toLowerCase() && t.toLowerCase().startsWith("ocid1.")) return "OCIDs are lower case";
   if (!t.startsWith("ocid1.")) return "an OCID starts with ocid1.";
   const kind = t.split(".")[1] ?? "";
   if (kind !== "key") return `it is the OCID of a ${kind === "" ? "?" : kind}, not of a key (ocid1.key.…); use the master encryption key's OCID, not the vault's`;
-  if (t !== t.toLowerCase()) return "OCIDs are lower case";
   if (t.length > MAX_OCID) return `it is longer than ${MAX_OCID} characters`;
   return "expected ocid1.key.<realm>.<region>.<vault>.<unique id> (letters and digits)";
 }
