@@ -1,6 +1,6 @@
 // Builds Conclave into ONE executable: dist/conclave.
 //
-//   bun run scripts/build.ts [--entry src/main.ts] [--outfile dist/conclave] [--no-minify]
+//   bun run scripts/build.ts [--entry src/main.ts] [--outfile dist/conclave] [--no-minify] [--client-only]
 //
 // Steps:
 //   1. If src/client/index.ts exists, bundle the browser client → public/client.js.
@@ -22,6 +22,7 @@ interface Options {
   outfile: string;
   minify: boolean;
   client: boolean;
+  clientOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -30,6 +31,7 @@ function parseArgs(argv: string[]): Options {
     outfile: resolve(ROOT, "dist/conclave"),
     minify: true,
     client: true,
+    clientOnly: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -52,9 +54,12 @@ function parseArgs(argv: string[]): Options {
       case "--no-client":
         opts.client = false;
         break;
+      case "--client-only":
+        opts.clientOnly = true;
+        break;
       case "-h":
       case "--help":
-        console.log("usage: bun run scripts/build.ts [--entry FILE] [--outfile FILE] [--no-minify] [--no-client]");
+        console.log("usage: bun run scripts/build.ts [--entry FILE] [--outfile FILE] [--no-minify] [--no-client] [--client-only]");
         process.exit(0);
       default:
         throw new Error(`unknown argument: ${arg}`);
@@ -164,6 +169,6 @@ if (import.meta.main) {
     console.error(`build: ${(err as Error).message}`);
     process.exit(2);
   }
-  if (opts.client) await buildClient(opts.minify);
-  await buildBinary(opts);
+  if (opts.client || opts.clientOnly) await buildClient(opts.minify);
+  if (!opts.clientOnly) await buildBinary(opts);
 }
