@@ -87,6 +87,8 @@ export class SigningHttpClient implements HttpClient {
   async send(req: HttpRequest, forceExcludeBody = false): Promise<Response> {
     if (req.body !== undefined && req.body !== null && typeof req.body !== "string") throw new TypeError("oci-vault sends JSON text bodies only");
     const body: string | undefined = req.body ?? undefined;
+    // The signer would derive Host with the deprecated url.parse() (a runtime warning); set it here.
+    if (!req.headers.has("host")) req.headers.set("host", new URL(req.uri).host);
     try {
       const signer = await this.signer();
       await signer.signHttpRequest({ method: req.method, headers: req.headers, uri: req.uri, body }, forceExcludeBody);
