@@ -1,0 +1,133 @@
+// SFU benchmark (issue #5, "Benchmarks"): synthetic H.264 + Opus publishers and subscribers over
+// real WebRTC (node-datachannel: ICE, DTLS-SRTP) against Janus's VideoRoom and Conclave's SFU,
+// in the same run and with the same offered load. Prints Markdown tables and writes
+// sfu-results.json.
+//
+//   bun run scripts/bench/sfu.ts [--only janus|conclave] [--publishers 6] [--levels 18,40]
+//       [--duration 12] [--warmup 3] [--binary dist/conclave] [--build]
+//       [--out scripts/bench/sfu-results.json]
+//
+// The server runs on core 0 and this generator on core 1 (`taskset`); server CPU is the server
+// process's utime + stime from /proc. Goals are reported, never enforced: this exits non-zero only
+// when the benchmark itself could not run.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, networkInterfaces, tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { createChildren, freePort, tail } from "./servers.ts";
+import { janusCommand, janusDriver, janusInstalled, waitForJanus, writeJanusConfig } from "./sfu/janus.ts";
+import { runLevels, type LoadPlan } from "./sfu/measure.ts";
+import { cleanupAll } from "./sfu/peers.ts";
+import { renderReport, type SfuRun } from "./sfu/report.ts";
+import { DEFAULT_AUDIO, DEFAULT_VIDEO, videoPacketsPerSecond } from "./sfu/synthetic.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const SERVER_CORE = "0";
+const GENERATOR_CORE = "1";
+
+const { values: args } = parseArgs({
+  options: {
+    only: { type: "string" },
+    publishers: { type: "string", default: "6" },
+    levels: { type: "string", default: "18,40" },
+    duration: { type: "string", default: "12" },
+    warmup: { type: "string", default: "3" },
+    binary: { type: "string", default: "dist/conclave" },
+    build: { type: "boolean", default: false },
+    out: { type: "string", default: "scripts/bench/sfu-results.json" },
+    "media-ip": { type: "string" },
+  },
+});
+if (args.only && !["janus", "conclave"].includes(args.only)) throw new Error("--only must be janus or conclave");
+const plan: LoadPlan = {
+  publishers: Number(args.publishers),
+  levels: args.levels.split(",").map(Number),
+  durationMs: Number(args.duration) * 1000,
+  warmupMs: Number(args.warmup) * 1000,
+  video: DEFAULT_VIDEO,
+  audio: DEFAULT_AUDIO,
+};
+if (!(plan.publishers >= 2) || plan.levels.some((n) => !(n >= 0))) throw new Error("--publishers must be ≥ 2 and --levels non-negative numbers");
+
+/** MEDIA_IP is the local address both SFUs' ICE and the generator use (see writeJanusConfig). */
+const MEDIA_IP: string = args["media-ip"] ?? localIpv4() ?? "";
+if (!MEDIA_IP) throw new Error("no non-loopback IPv4 address on this machine: pass --media-ip");
+
+function localIpv4(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  return undefined;
+}
+
+const log = (msg: string): void => console.error(`bench:sfu: ${msg}`);
+const children = createChildren();
+const tmp = mkdtempSync(join(tmpdir(), "conclave-sfu-bench-"));
+let cleaned = false;
+async function cleanup(): Promise<void> {
+  if (cleaned) return;
+  cleaned = true;
+  await children.stopAll();
+  cleanupAll();
+  rmSync(tmp, { recursive: true, force: true });
+}
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the servers`);
+    void cleanup().then(() => process.exit(code));
+  });
+}
+
+/** pinSelf moves every thread of this process to the generator core. */
+function pinSelf(): void {
+  const r = Bun.spawnSync(["taskset", "-a", "-p", "-c", GENERATOR_CORE, String(process.pid)], { stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`taskset failed: ${r.stderr.toString()}`);
+}
+
+async function runJanus(): Promise<SfuRun> {
+  const dir = join(tmp, "janus");
+  mkdirSync(dir);
+  const port = freePort();
+  const rtpBase = 20000 + Math.floor(Math.random() * 20000);
+  const conf = writeJanusConfig(dir, port, [rtpBase, rtpBase + 999], MEDIA_IP);
+  const logPath = join(dir, "janus.log");
+  const proc = children.spawn(["taskset", "-c", SERVER_CORE, ...janusCommand(conf)], logPath);
+  const base = `http://127.0.0.1:${port}/janus`;
+  try {
+    await waitForJanus(base, proc);
+    const driver = await janusDriver(base, proc.pid, plan.publishers + 1, MEDIA_IP);
+    log(`Janus 1.1.2 started (pid ${proc.pid}, core ${SERVER_CORE})`);
+    try {
+      const levels = await runLevels(driver, plan, log);
+      return { server: "Janus VideoRoom 1.1.2", levels };
+    } finally {
+      await driver.close();
+    }
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\njanus log:\n${tail(logPath, 30)}`);
+  } finally {
+    await children.stop(proc);
+  }
+}
+
+try {
+  pinSelf();
+  const perPublisher = videoPacketsPerSecond(plan.video) + plan.audio.packetsPerSecond;
+  log(`${plan.publishers} publishers × ${perPublisher.toFixed(0)} packets/s; levels of ${plan.levels.join(", ")} extra subscribers; ${plan.durationMs / 1000} s per level`);
+  const runs: SfuRun[] = [];
+  const loadBefore = loadavg();
+  if (args.only !== "conclave") {
+    if (!(await janusInstalled())) throw new Error("Janus is not installed (apt-get install janus)");
+    runs.push(await runJanus());
+  }
+  const loadAfter = loadavg();
+  const report = renderReport(runs, plan, { cores: availableParallelism(), cpu: cpus()[0]?.model ?? "?", loadBefore, loadAfter }, MEDIA_IP);
+  console.log(report);
+  const out = resolve(ROOT, args.out);
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), plan, loadAverage: { before: loadBefore, after: loadAfter }, runs, markdown: report }, null, 2) + "\n");
+  log(`wrote ${relative(ROOT, out)}`);
+} catch (err) {
+  console.error(`bench:sfu: failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
