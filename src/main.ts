@@ -34,6 +34,8 @@ import { resealLegacy } from "./storage/reseal.ts";
 import { createKeyService, type KeyService } from "./keys/key-service.ts";
 import { createSealingCodec } from "./keys/sealing-codec.ts";
 import { createAuditSealer } from "./keys/audit-sealer.ts";
+import { createCmkService, type CmkService } from "./keys/cmk-service.ts";
+import { createCmkOpener } from "./keys/cmk-providers.ts";
 import { createSamlResponseLog } from "./storage/saml-repo.ts";
 import { createUsersRepo } from "./storage/users-repo.ts";
 import { runCli } from "./cli/run.ts";
@@ -103,6 +105,8 @@ export interface Conclave {
   saml: SamlDeps;
   keyProvider: KeyProvider;
   keys: KeyService;
+  /** cmk: accounts' customer-managed keys (start() runs the health probe and resumes jobs; serve calls it). */
+  cmk: CmkService;
   /** rewrappedAtStart counts data keys moved from the local key file to the configured provider while opening. */
   rewrappedAtStart: number;
   /** codec seals personal data (re-encryption jobs use it). */
@@ -131,6 +135,17 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   // a plain log for the key service, then the sealing log for everything else.
   const keys = createKeyService(db, keyProvider, clock, createAuditLog(db, clock), log.child({ module: "keys" }));
   const audit = createAuditLog(db, clock, createAuditSealer(keys));
+  const mailer =
+    over.mailer ??
+    createSmtpMailer(
+      { host: config.smtp.host, port: config.smtp.port, tls: config.smtp.tls as "starttls", from: config.smtp.from, username: config.smtp.username, password: over.smtpPassword ?? (await readSmtpPassword(config)) },
+      log.child({ module: "mail" }),
+    );
+  // Customer-managed keys route DEKs from here on (attached to the key service before any account key is warmed).
+  const cmk = createCmkService({
+    db, clock, audit, keys, mailer, log: log.child({ module: "cmk" }), opener: createCmkOpener(config, keyProviderOptions(config, paths)),
+    index: (column, normalised) => codec.index(column, normalised), probeIntervalMs: config.keys.cmk_probe_seconds * 1000,
+  });
   // Moved from the local key file to an HSM: re-wrap the data keys the old file still wraps (online, resumable).
   let rewrappedAtStart = 0;
   if (keyProvider.name !== "local" && existsSync(paths.localKey)) {
@@ -144,12 +159,6 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   const resealed = await resealLegacy(db, plainCodec, codec);
   if (resealed) log.info("personal data sealed under the account keys", { rows: resealed });
   const users = createUsersRepo(db, codec);
-  const mailer =
-    over.mailer ??
-    createSmtpMailer(
-      { host: config.smtp.host, port: config.smtp.port, tls: config.smtp.tls as "starttls", from: config.smtp.from, username: config.smtp.username, password: over.smtpPassword ?? (await readSmtpPassword(config)) },
-      log.child({ module: "mail" }),
-    );
   const accounts: AccountsDeps = { db, clock, audit, users, mailer, invitationDays: config.security.invitation_days };
   const sessions: SessionDeps = {
     db,
@@ -182,8 +191,9 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   mountPages(app, { auth, saml, baseUrl, signInLimiter: createRateLimiter(20, 60_000, clock), keyProvider: keyProvider.describe(), keys });
   app.route("/api/v1", apiRoutes(auth));
   return {
-    app, db, audit, auth, keys, rewrappedAtStart, codec, saml, keyProvider, paths, created,
+    app, db, audit, auth, keys, cmk, rewrappedAtStart, codec, saml, keyProvider, paths, created,
     close: () => {
+      void cmk.close();
       keys.wipeCache();
       void keyProvider.close?.();
       db.$client.close();

@@ -56,6 +56,8 @@ export async function serve(root: Root, config: Config, log: Logger): Promise<nu
   const redirect = config.server.http_port ? Bun.serve({ hostname: bind, port: config.server.http_port, fetch: redirectHandler(httpsPort) }) : null;
   log.info("listening", { https: `${bind}:${server.port}`, http: redirect ? `${bind}:${redirect.port} (redirects to HTTPS)` : "off", dataDir: conclave.paths.dataDir, startMs: Math.round(performance.now() - started) });
 
+  conclave.cmk.start(); // customer-managed keys: health probe, resumed key jobs, due deprovisioning
+
   if (setupNeeded(conclave.db)) {
     const token = issueSetupToken(conclave.db, conclave.auth.clock, conclave.audit, config.security.setup_token_minutes);
     log.info(`first run: open the one-time setup URL below within ${config.security.setup_token_minutes} minutes to create your organisation and its Owner`);

@@ -2,7 +2,7 @@ import { deriveIndexKey, blindIndex } from "../crypto/aead/blind-index.ts";
 import { decodeText, encodeText, openValue, parseHeader, sealValue } from "../crypto/aead/value-format.ts";
 import type { PersonalContext, PersonalDataCodec } from "../storage/personal-data.ts";
 import { plainCodec } from "../storage/personal-data.ts";
-import { SERVER_SCOPE, type DataClass, type KeyService } from "./key-service.ts";
+import { SERVER_SCOPE, type DataClass, type KeyService, type KeySubject } from "./key-service.ts";
 
 /** COLUMN_CLASSES maps each personal column to the data class whose DEK seals it. */
 export const COLUMN_CLASSES: Record<string, DataClass> = {
@@ -20,6 +20,12 @@ export const COLUMN_CLASSES: Record<string, DataClass> = {
   "meeting_participants.device": "meeting_metadata",
   "meeting_chat.text": "chat",
 };
+
+/** subjectOf says whose value this is (users rows belong to that user) and why the key is needed. */
+function subjectOf(ctx: PersonalContext): KeySubject {
+  const userId = ctx.ownerId ?? (ctx.table === "users" ? ctx.rowId : null);
+  return { userId, purpose: `${ctx.table}.${ctx.column}` };
+}
 
 function classOf(ctx: PersonalContext): DataClass {
   const c = COLUMN_CLASSES[`${ctx.table}.${ctx.column}`];
@@ -45,14 +51,14 @@ export async function createSealingCodec(keys: KeyService): Promise<PersonalData
   const indexKeys = new Map<string, Uint8Array>();
   return {
     async seal(ctx, value) {
-      const dek = await keys.sealingKey(ctx.accountId, classOf(ctx));
+      const dek = await keys.sealingKey(ctx.accountId, classOf(ctx), subjectOf(ctx));
       return encodeText(sealValue({ id: dek.id, version: dek.version, key: dek.key }, ctx, enc.encode(value)));
     },
     async open(ctx, sealed) {
       if (sealed.startsWith("p1:")) return plainCodec.open(ctx, sealed);
       const bytes = decodeText(sealed);
       const header = parseHeader(bytes);
-      const dek = await keys.openingKey(Buffer.from(header.dekId).toString("hex"));
+      const dek = await keys.openingKey(Buffer.from(header.dekId).toString("hex"), subjectOf(ctx));
       return dec.decode(openValue(() => dek.key, ctx, bytes));
     },
     index(column, normalised) {

@@ -6,6 +6,12 @@ export interface PersonalContext {
   table: string;
   column: string;
   rowId: string;
+  /**
+   * The user the value belongs to, when it is one user's content (chat message author, recording
+   * owner, …): customer-managed keys wrap only licensed users' content. Rows of the users table
+   * belong to the user in `rowId`; other values without an owner are account-wide.
+   */
+  ownerId?: string;
 }
 
 /**
