@@ -770,6 +770,43 @@ async function awsKmsLatency(ctx: Ctx): Promise<Latency | string> {
   }
 }
 
+/** What this benchmark uses of tests/support/fake-oci-vault-server.ts (imported by path at run time, like the fake KMS). */
+interface FakeOciVaultModule {
+  FakeOciVault: {
+    start(): Promise<{ endpoint: string; createKey(): string; writeOciConfig(dir: string): { configFile: string }; close(): Promise<void> }>;
+  };
+}
+
+/**
+ * ociVaultLatency measures the oci-vault provider (the real oci-keymanagement KmsCryptoClient with
+ * oci-common's request signing) against the local fake OCI Vault crypto endpoint in this process;
+ * otherwise it returns the reason it was not measured.
+ */
+async function ociVaultLatency(ctx: Ctx): Promise<Latency | string> {
+  const fake = join(ROOT, "tests/support/fake-oci-vault-server.ts");
+  const factory = (keyProviders as Record<string, KeyProviderFactory>)["oci-vault"];
+  if (factory === undefined || !existsSync(fake)) return `oci-vault: not measured (${factory ? "registered" : "not registered"} in keyProviders; ${fake} ${existsSync(fake) ? "exists" : "does not exist"}).`;
+  let vault: Awaited<ReturnType<FakeOciVaultModule["FakeOciVault"]["start"]>> | null = null;
+  let provider: KeyProvider | null = null;
+  try {
+    const mod = (await import(fake)) as FakeOciVaultModule;
+    vault = await mod.FakeOciVault.start();
+    const keyId = vault.createKey();
+    const { configFile } = vault.writeOciConfig(join(ctx.tmp, "oci"));
+    provider = await factory({ ...localOptions(ctx.tmp, "unused"), oci: { keyId, cryptoEndpoint: vault.endpoint, configFile } });
+    return await providerLatency(
+      "oci-vault — local fake server, not OCI",
+      provider,
+      "real oci-keymanagement KmsCryptoClient (Encrypt/Decrypt with associatedData, RSA-SHA256 request signatures by oci-common, verified by the fake) over plain HTTP to tests/support/fake-oci-vault-server.ts on 127.0.0.1 in this same process; no TLS, no network: a real vault adds a network round trip",
+    );
+  } catch (err) {
+    return `oci-vault: not measured — opening it against the fake server failed: ${err instanceof Error ? err.message : String(err)}`;
+  } finally {
+    await provider?.close?.().catch(() => undefined);
+    await vault?.close().catch(() => undefined);
+  }
+}
+
 async function main(): Promise<void> {
   const { values: args } = parseArgs({
     options: {
@@ -820,11 +857,13 @@ async function main(): Promise<void> {
     const pkNote = `SoftHSM2 ${sh(["softhsm2-util", "--version"])}, ${SOFTHSM_NOTE}`;
     const awsResult = await awsKmsLatency(ctx);
     const aws = typeof awsResult === "string" ? awsResult : "";
+    const ociResult = await ociVaultLatency(ctx);
     const latency: Latency[] = [
       await providerLatency("local key file (AES-256-GCM in process)", localA, "provider.unwrap directly"),
       await providerLatency("pkcs11, SoftHSM2, CKM_AES_GCM", pkcs11, `provider.unwrap directly; ${pkNote}`),
       await providerLatency("pkcs11, SoftHSM2, CKM_AES_KEY_WRAP", pkcs11Kw, `provider.unwrap directly; ${pkNote}`),
       ...(typeof awsResult === "string" ? [] : [awsResult]),
+      ...(typeof ociResult === "string" ? [] : [ociResult]),
       await serviceColdOpen(ctx, "key service openingKey, cache wiped, local", localA, "adds the data_keys lookup"),
       await serviceColdOpen(ctx, "key service openingKey, cache wiped, pkcs11 (GCM)", pkcs11, "adds the data_keys lookup"),
     ];
@@ -966,7 +1005,7 @@ async function main(): Promise<void> {
       "",
       `### Cold unwrap latency (DEK cache bypassed)`,
       "",
-      `${UNWRAP_SAMPLES} unwraps, each of a different freshly wrapped DEK, after ${UNWRAP_WARMUP} warm-up calls; the provider's session is already open. ${aws}`,
+      `${UNWRAP_SAMPLES} unwraps, each of a different freshly wrapped DEK, after ${UNWRAP_WARMUP} warm-up calls; the provider's session is already open. ${aws}${typeof ociResult === "string" ? ` ${ociResult}` : ""}`,
       "",
       latTable,
       "",
