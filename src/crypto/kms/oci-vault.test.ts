@@ -306,6 +306,13 @@ describe("oci-vault credentials (never from Conclave's config)", () => {
     expect(vault.requests.length).toBe(0);
   });
 
+  test("instance principal outside OCI → denied (credentials) with the SDK's explanation; nothing reaches the vault", async () => {
+    const p = await open({ auth: "instance_principal", configFile: undefined });
+    const e = await unavailable(p.wrap(dek(), CTX), "denied", "credentials");
+    expect(e.providerMessage).toContain("instance principal");
+    expect(vault.requests.length).toBe(0);
+  });
+
   test("resource principal outside OCI (no OCI_RESOURCE_PRINCIPAL_* environment) → denied (credentials)", async () => {
     const p = await open({ auth: "resource_principal", configFile: undefined });
     const e = await unavailable(p.wrap(dek(), CTX), "denied", "credentials");
