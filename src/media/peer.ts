@@ -1,7 +1,9 @@
-// The server side of one participant's WebRTC connection, on node-datachannel: DTLS-SRTP media
+// The server side of one WebRTC peer connection, on node-datachannel: DTLS-SRTP media
 // (libdatachannel has no SDES), every peer on one UDP port (ICE UDP mux), tracks added before
-// the remote offer is applied so the answer carries the server's own SSRCs. Received RTP/RTCP
-// goes to a sink (the Router) tagged with this peer's id; that tag is what binds SSRCs to peers.
+// the remote offer is applied so the answer carries the server's own SSRCs. It answers offers
+// (the browser's "pub" connection) or makes them (the server's "sub" connection), both
+// renegotiable. Received RTP/RTCP goes to a sink tagged with this peer's id; that tag is what
+// binds SSRCs to peers.
 
 import nodeDataChannel from "node-datachannel";
 import { isRtcpPacket } from "./rtp.ts";
@@ -18,7 +20,10 @@ export interface MediaSink {
 
 /** MediaPeerOptions configures one server-side peer connection. */
 export interface MediaPeerOptions {
+  /** Sink tag: the id RTP/RTCP from this peer is attributed to. */
   id: string;
+  /** PeerConnection name for libdatachannel's logs (default: id). */
+  name?: string;
   sink: MediaSink;
   /** Local address to bind (e.g. "127.0.0.1" in tests, the media interface in production). */
   bindAddress?: string;
@@ -38,6 +43,14 @@ export interface TrackSpec {
   payloadType: number;
   /** "H264" (constrained baseline, packetization-mode 1), "VP8" or "opus". */
   codec: "H264" | "VP8" | "opus";
+  /** H.264 fmtp to answer with (default: 42e01f, packetization-mode 1). */
+  fmtp?: string;
+  /** Header extensions to negotiate: URI → id (the offer's ids when answering). */
+  extensions?: ReadonlyMap<string, number>;
+  /** Extra codecs in the same m= section (a sub slot offers H.264 and VP8). */
+  alternatives?: readonly { codec: "H264" | "VP8"; payloadType: number }[];
+  /** Answer an m= section the remote does not send on as inactive (default: receive). */
+  inactive?: boolean;
 }
 
 /** SendTrackSpec adds the server's own SSRC for a down-track. */
@@ -54,6 +67,12 @@ export interface TrackHandle {
   send(packet: Uint8Array): boolean;
   /** requestKeyframe sends a PLI for the SSRC the track has received RTP from; false if the track is not open. */
   requestKeyframe(): boolean;
+  /** isOpen tells whether DTLS-SRTP is up for this track. */
+  isOpen(): boolean;
+  /** onOpen runs when the track opens (at once if it already is). */
+  onOpen(cb: () => void): void;
+  /** close ends the track; a later answer rejects its m= section (port 0). */
+  close(): void;
 }
 
 const H264_PROFILE = "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1";
@@ -67,19 +86,21 @@ export function rewriteCandidate(candidate: string, announced: string): string {
   return parts.join(" ");
 }
 
-/** MediaPeer is one participant's server-side PeerConnection. */
+/** MediaPeer is one server-side PeerConnection. */
 export class MediaPeer {
   readonly id: string;
   private readonly pc: InstanceType<typeof PeerConnection>;
   private readonly sink: MediaSink;
   private readonly announced: readonly string[];
   private readonly tracks: Track[] = [];
+  private gatherWaiters: (() => void)[] = [];
+  private closed = false;
 
   constructor(opts: MediaPeerOptions) {
     this.id = opts.id;
     this.sink = opts.sink;
     this.announced = opts.announcedAddresses ?? [];
-    this.pc = new PeerConnection(opts.id, {
+    this.pc = new PeerConnection(opts.name ?? opts.id, {
       iceServers: [],
       bindAddress: opts.bindAddress,
       enableIceUdpMux: true,
@@ -89,34 +110,49 @@ export class MediaPeer {
     const onCand = opts.onLocalCandidate;
     if (onCand) this.pc.onLocalCandidate((c, mid) => this.announce(c).forEach((x) => onCand(x, mid)));
     if (opts.onStateChange) this.pc.onStateChange(opts.onStateChange);
+    this.pc.onGatheringStateChange((state) => {
+      if (state !== "complete") return;
+      for (const w of this.gatherWaiters.splice(0)) w();
+    });
   }
 
-  /** addSendTrack adds a down-track m= section (call before applyOffer); returns its handle. */
+  /** addSendTrack adds (or, for a known mid, redescribes) a sending m= section; returns its handle. */
   addSendTrack(spec: SendTrackSpec): TrackHandle {
     const media = describe(spec, "SendOnly");
     media.addSSRC(spec.ssrc, spec.cname, spec.msid, `${spec.msid}-${spec.mid}`);
     return this.attach(this.pc.addTrack(media), spec.mid, false);
   }
 
-  /** addRecvTrack adds an up-track m= section (call before applyOffer); RTCP receiver reports are attached. */
+  /** addRecvTrack adds a receiving m= section (call before applyOffer); RTCP receiver reports are attached. */
   addRecvTrack(spec: TrackSpec): TrackHandle {
-    return this.attach(this.pc.addTrack(describe(spec, "RecvOnly")), spec.mid, true);
+    return this.attach(this.pc.addTrack(describe(spec, spec.inactive ? "Inactive" : "RecvOnly")), spec.mid, !spec.inactive);
   }
 
-  /** applyOffer applies the browser's offer and resolves with the answer once ICE gathering is complete (bounded). */
-  applyOffer(sdp: string, timeoutMs = 2000): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("ICE gathering timed out")), timeoutMs);
-      this.pc.onGatheringStateChange((state) => {
-        if (state !== "complete") return;
-        clearTimeout(timer);
-        resolve(this.rewriteSdp(this.pc.localDescription()?.sdp ?? ""));
-      });
-      this.pc.setRemoteDescription(sdp, "offer");
-    });
+  /** applyOffer applies a remote offer and resolves with the answer once ICE gathering is complete (bounded). */
+  async applyOffer(sdp: string, timeoutMs = 2000): Promise<string> {
+    this.pc.setRemoteDescription(sdp, "offer");
+    await this.gathered(timeoutMs);
+    return this.rewriteSdp(this.pc.localDescription()?.sdp ?? "");
   }
 
-  /** addRemoteCandidate adds a trickled browser candidate. */
+  /** createOffer makes a (re)offer for the current tracks, with candidates once gathered (bounded). */
+  async createOffer(timeoutMs = 2000): Promise<string> {
+    this.pc.setLocalDescription("offer");
+    await this.gathered(timeoutMs);
+    return this.rewriteSdp(this.pc.localDescription()?.sdp ?? "");
+  }
+
+  /** applyAnswer applies the remote answer to our last offer; throws (libdatachannel's message) when it does not fit. */
+  applyAnswer(sdp: string): void {
+    this.pc.setRemoteDescription(sdp, "answer");
+  }
+
+  /** signalingState is "stable" unless an offer is outstanding. */
+  signalingState(): string {
+    return this.pc.signalingState();
+  }
+
+  /** addRemoteCandidate adds a trickled remote candidate. */
   addRemoteCandidate(candidate: string, mid: string): void {
     this.pc.addRemoteCandidate(candidate, mid);
   }
@@ -126,10 +162,35 @@ export class MediaPeer {
     return this.pc.state();
   }
 
+  /** rtt is the ICE round-trip time in ms, or null when unknown. */
+  rtt(): number | null {
+    try {
+      const r = this.pc.rtt();
+      return r >= 0 ? r : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** close ends the connection and its tracks. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.gatherWaiters.splice(0)) w();
     for (const t of this.tracks) t.close();
     this.pc.close();
+  }
+
+  private gathered(timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("peer closed"));
+    if (this.pc.gatheringState() === "complete") return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("ICE gathering timed out")), timeoutMs);
+      this.gatherWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private attach(track: Track, mid: string, receiving: boolean): TrackHandle {
@@ -140,13 +201,23 @@ export class MediaPeer {
       if (isRtcpPacket(bytes)) this.sink.handleRtcp(this.id, bytes);
       else this.sink.handleRtp(this.id, bytes);
     });
+    const openers: (() => void)[] = [];
+    track.onOpen(() => {
+      for (const cb of openers.splice(0)) cb();
+    });
     // libdatachannel aborts the process on sends to a track that is not open: always check first.
     return {
       mid,
-      send: (packet) => track.isOpen() && track.sendMessageBinary(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength)),
+      send: (packet) => !this.closed && track.isOpen() && track.sendMessageBinary(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength)),
       // Through RtcpReceivingSession: it names the SSRC it has seen RTP from (0 before any RTP).
       // Our own buildPli via sendMessageBinary is not sent on a receive-only track (tried).
-      requestKeyframe: () => track.isOpen() && track.requestKeyframe(),
+      requestKeyframe: () => !this.closed && track.isOpen() && track.requestKeyframe(),
+      isOpen: () => !this.closed && track.isOpen(),
+      onOpen: (cb) => {
+        if (!this.closed && track.isOpen()) cb();
+        else openers.push(cb);
+      },
+      close: () => track.close(),
     };
   }
 
@@ -163,14 +234,22 @@ export class MediaPeer {
   }
 }
 
-function describe(spec: TrackSpec, dir: "SendOnly" | "RecvOnly"): InstanceType<typeof Video> | InstanceType<typeof Audio> {
+function describe(spec: TrackSpec, dir: "SendOnly" | "RecvOnly" | "Inactive"): InstanceType<typeof Video> | InstanceType<typeof Audio> {
+  let media: InstanceType<typeof Video> | InstanceType<typeof Audio>;
   if (spec.kind === "audio") {
     const a = new Audio(spec.mid, dir);
     a.addOpusCodec(spec.payloadType);
-    return a;
+    media = a;
+  } else {
+    const v = new Video(spec.mid, dir);
+    const add = (codec: "H264" | "VP8" | "opus", pt: number, fmtp?: string): void => {
+      if (codec === "VP8") v.addVP8Codec(pt);
+      else v.addH264Codec(pt, fmtp || H264_PROFILE);
+    };
+    add(spec.codec, spec.payloadType, spec.fmtp);
+    for (const alt of spec.alternatives ?? []) add(alt.codec, alt.payloadType);
+    media = v;
   }
-  const v = new Video(spec.mid, dir);
-  if (spec.codec === "VP8") v.addVP8Codec(spec.payloadType);
-  else v.addH264Codec(spec.payloadType, H264_PROFILE);
-  return v;
+  for (const [uri, id] of spec.extensions ?? []) media.parseSdpLine(`a=extmap:${id} ${uri}`);
+  return media;
 }
