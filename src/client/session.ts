@@ -169,6 +169,7 @@ export class Session {
           if (this.local.mic) this.local.mic.enabled = false;
           this.view.notice({ kind: "info", text: "You joined muted. Unmute when you want to speak." });
         }
+        if (!this.everJoined) performance.mark("conclave:admitted");
         this.everJoined = true;
         this.startPeers();
         break;
