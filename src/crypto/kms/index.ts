@@ -31,7 +31,7 @@ export {
   type AzureKeyVaultConfigSection,
   type AzureKeyVaultKeyProvider,
 } from "./azure-keyvault.ts";
-export { ociVaultOptionsFromConfig, probeOciVaultKeyProvider, type OciVaultConfigSection, type OciVaultKeyProvider } from "./oci-vault.ts";
+export { ociVaultOptionsForKeyRef, ociVaultOptionsFromConfig, probeOciVaultKeyProvider, type OciVaultConfigSection, type OciVaultKeyProvider } from "./oci-vault.ts";
 export { awsKmsOptionsFromConfig, probeAwsKmsKeyProvider, type AwsKmsConfigSection, type AwsKmsKeyProvider } from "./aws-kms.ts";
 
 /** keyProviders maps each provider name accepted in config `keys.provider` to its factory. */

@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { loadConfig } from "../../config/load.ts";
 import { defaults } from "../../config/schema.ts";
 import { AppError } from "../../shared/errors.ts";
-import { classifyOciError, createOciVaultKeyProvider, ociVaultOptionsFromConfig, parseKeyOcid } from "./oci-vault.ts";
+import { classifyOciError, createOciVaultKeyProvider, ociVaultOptionsForKeyRef, ociVaultOptionsFromConfig, parseKeyOcid } from "./oci-vault.ts";
 import type { OciVaultOptions } from "./types.ts";
 
 const KEY = "ocid1.key.oc1.iad.bbpr3cxtaaeug.abuwcljrkwlgtdxnhlbmwfvyzf3xjw6hvyfzwjq7vqdbowgkcrqtbd7xwm7q";
@@ -99,6 +99,18 @@ describe("[oci_vault] config section", () => {
     expect(() => ociVaultOptionsFromConfig(section({ key_id: KEY, auth: "instance_principal", config_file: "/etc/oci/config" }))).toThrow(/config_file: it is only used with auth = "config_file"/);
     expect(() => ociVaultOptionsFromConfig(section({ key_id: KEY, auth: "resource_principal", profile: "OTHER" }))).toThrow(/profile: it is only used/);
     expect(() => ociVaultOptionsFromConfig(section({ key_id: KEY, auth: "api_key" }))).toThrow(/expected config_file, instance_principal, resource_principal/);
+  });
+
+  test("ociVaultOptionsForKeyRef: a customer key as OCID (the [oci_vault] endpoint) or OCID + endpoint; credentials from [oci_vault]", () => {
+    const other = "https://cccc2222-crypto.kms.eu-frankfurt-1.oraclecloud.com";
+    const cfg = section({ crypto_endpoint: ENDPOINT, config_file: "/etc/conclave/oci/config", profile: "CONCLAVE" });
+    expect(ociVaultOptionsForKeyRef(cfg, ` ${KEY} `)).toMatchObject({ keyId: KEY, cryptoEndpoint: ENDPOINT, configFile: "/etc/conclave/oci/config", profile: "CONCLAVE" });
+    expect(ociVaultOptionsForKeyRef(cfg, `${KEY}   ${other}`)).toMatchObject({ keyId: KEY, cryptoEndpoint: other });
+    expect(() => ociVaultOptionsForKeyRef(section(), KEY)).toThrow(/Add the vault's Cryptographic Endpoint after the OCID/);
+    expect(() => ociVaultOptionsForKeyRef(cfg, "")).toThrow(/Enter the key's OCID/);
+    expect(() => ociVaultOptionsForKeyRef(cfg, `${KEY} ${other} extra`)).toThrow(/Enter the key's OCID/);
+    expect(() => ociVaultOptionsForKeyRef(cfg, "ocid1.vault.oc1.iad.x.y")).toThrow(/not of a key/);
+    expect(() => ociVaultOptionsForKeyRef(cfg, `${KEY} http://kms.example.org`)).toThrow(/must be https/);
   });
 
   test("loadConfig: oci-vault needs key_id and crypto_endpoint; bad OCID, endpoint, auth or missing file are problems with the key named", () => {

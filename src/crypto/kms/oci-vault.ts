@@ -115,6 +115,27 @@ export function ociVaultOptionsFromConfig(c: OciVaultConfigSection): OciVaultOpt
   };
 }
 
+/**
+ * ociVaultOptionsForKeyRef builds oci-vault options for a key entered by an admin (a
+ * customer-managed key): "OCID", using the [oci_vault] crypto_endpoint, or "OCID CRYPTO_ENDPOINT"
+ * for a key in another vault. Authentication, timeouts and attempts come from [oci_vault] (its
+ * key_id is not needed). The result is checked like the provider's own options.
+ */
+export function ociVaultOptionsForKeyRef(c: OciVaultConfigSection, keyRef: string): OciVaultOptions {
+  const parts = keyRef.trim().split(/\s+/).filter((x) => x !== "");
+  if (parts.length === 0 || parts.length > 2) {
+    throw new AppError("invalid_input", "Enter the key's OCID (ocid1.key.…), optionally followed by a space and its vault's Cryptographic Endpoint (https://<vault>-crypto.kms.<region>.oraclecloud.com).");
+  }
+  const [ocid, endpoint] = parts as [string, string | undefined];
+  const base = ociVaultOptionsFromConfig({ ...c, key_id: ocid, crypto_endpoint: endpoint ?? c.crypto_endpoint });
+  if (base === undefined) throw new AppError("invalid_input", "Enter the key's OCID (ocid1.key.…).");
+  if (base.cryptoEndpoint === "") {
+    throw new AppError("invalid_input", "Add the vault's Cryptographic Endpoint after the OCID (the server config has no [oci_vault] crypto_endpoint).");
+  }
+  parseOptions(base);
+  return base;
+}
+
 function parseOptions(o: OciVaultOptions | undefined): Settings {
   if (o === undefined) {
     throw new AppError("invalid_input", "Missing oci-vault options: the oci-vault key provider needs at least the key OCID (keyId) and the vault's crypto endpoint (cryptoEndpoint).");
