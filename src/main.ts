@@ -38,6 +38,8 @@ import { createCmkService, type CmkService } from "./keys/cmk-service.ts";
 import { createCmkOpener } from "./keys/cmk-providers.ts";
 import { createSamlResponseLog } from "./storage/saml-repo.ts";
 import { createUsersRepo } from "./storage/users-repo.ts";
+import { createMeetingsRepo } from "./storage/meetings-repo.ts";
+import { createMeetings, type MeetingsModule } from "./meetings/index.ts";
 import { runCli } from "./cli/run.ts";
 
 /** VERSION is the package version compiled into the binary. */
@@ -111,6 +113,8 @@ export interface Conclave {
   rewrappedAtStart: number;
   /** codec seals personal data (re-encryption jobs use it). */
   codec: PersonalDataCodec;
+  /** meetings: scheduling, join checks, and `meetings.live` (MeetingsLive) for the signalling server. */
+  meetings: MeetingsModule;
   paths: Paths;
   created: boolean;
   close(): void;
@@ -160,6 +164,7 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   if (resealed) log.info("personal data sealed under the account keys", { rows: resealed });
   const users = createUsersRepo(db, codec);
   const accounts: AccountsDeps = { db, clock, audit, users, mailer, invitationDays: config.security.invitation_days };
+  const meetings = createMeetings({ accounts, repo: createMeetingsRepo(db, codec), log: log.child({ module: "meetings" }), baseUrl });
   const sessions: SessionDeps = {
     db,
     clock,
@@ -191,8 +196,9 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   mountPages(app, { auth, saml, baseUrl, signInLimiter: createRateLimiter(20, 60_000, clock), keyProvider: keyProvider.describe(), keys });
   app.route("/api/v1", apiRoutes(auth));
   return {
-    app, db, audit, auth, keys, cmk, rewrappedAtStart, codec, saml, keyProvider, paths, created,
+    app, db, audit, auth, keys, cmk, rewrappedAtStart, codec, saml, keyProvider, paths, created, meetings,
     close: () => {
+      meetings.live.close();
       void cmk.close();
       keys.wipeCache();
       void keyProvider.close?.();

@@ -59,6 +59,8 @@ export interface Room extends LiveRoom {
   endAll(reason: EndReason, message: string): RoomEffect[];
   /** empty: nobody is in, waiting or within a resume window. */
   readonly empty: boolean;
+  /** holdsResume tells whether a resume secret belongs to one of this room's seats (it does not take the seat). */
+  holdsResume(secret: string): boolean;
   /** seatGrant returns the grant a seat joined with (attendance, audit). */
   seatGrant(id: string): JoinGrant | null;
   readonly policy: RoomPolicy;
@@ -112,7 +114,7 @@ export function createRoom(o: RoomOptions): Room {
     s.state = "joined";
     s.since = o.clock.now();
     if (policy.muteOnEntry && !isHostRole(s)) s.hostMuted = true;
-    fx.push({ kind: "admitted", participantId: s.id });
+    fx.push({ kind: "admitted", participantId: s.id, resume: s.resume });
     fx.push({ kind: "participant.joined", target: { to: "all", except: s.id }, participant: info(s) });
   };
 
@@ -320,6 +322,10 @@ export function createRoom(o: RoomOptions): Room {
       for (const s of seats.values()) fx.push({ kind: "ended", participantId: s.id, reason, message });
       seats.clear();
       return fx;
+    },
+
+    holdsResume(secret) {
+      return !!secret && [...seats.values()].some((s) => admitted(s) && s.resume === secret);
     },
 
     seatGrant(id) {

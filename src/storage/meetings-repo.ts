@@ -1,4 +1,5 @@
 import { and, asc, eq, gte, or, sql } from "drizzle-orm";
+import { constantTimeEqual } from "../shared/ids.ts";
 import type { Db } from "./db.ts";
 import type { PersonalDataCodec } from "./personal-data.ts";
 import { meetingChat, meetingParticipants, meetings } from "./schema-meetings.ts";
@@ -70,7 +71,8 @@ export function secretIndex(codec: PersonalDataCodec, column: "passcode" | "dial
 
 /** MeetingsRepo stores meetings, attendance and chat; every query is scoped to an account except lookup by number. */
 export interface MeetingsRepo {
-  insert(m: NewMeeting, now: number): Promise<void>;
+  /** insert seals, then writes the row and runs `inTx` (the audit entry) in one transaction. */
+  insert(m: NewMeeting, now: number, inTx?: () => void): Promise<void>;
   get(accountId: string, id: string): Promise<MeetingRecord | undefined>;
   /** keyByNumber finds a meeting by its dialable number across the server (join page, SIP). */
   keyByNumber(number: string): MeetingKey | undefined;
@@ -78,9 +80,11 @@ export interface MeetingsRepo {
   numberTaken(number: string): boolean;
   /** listUpcoming: the owner's meetings that have not ended (or recur), soonest first. */
   listForOwner(accountId: string, ownerUserId: string, since: number): Promise<MeetingRecord[]>;
-  update(accountId: string, id: string, edit: MeetingEdit, now: number): Promise<void>;
+  update(accountId: string, id: string, edit: MeetingEdit, now: number, inTx?: () => void): Promise<void>;
   setStatus(accountId: string, id: string, status: MeetingRecord["status"], at: number): void;
-  delete(accountId: string, id: string): boolean;
+  delete(accountId: string, id: string, inTx?: () => void): boolean;
+  /** matchesSecret compares a candidate passcode or link token with the stored blind index. */
+  matchesSecret(key: MeetingKey, column: "passcode" | "dial_passcode" | "link_token", candidate: string): boolean;
   addParticipant(p: Omit<AttendanceRecord, "joinedAt" | "leftAt" | "leftReason" | "stats"> & { accountId: string }): Promise<void>;
   markJoined(accountId: string, id: string, at: number): void;
   markLeft(accountId: string, id: string, at: number, reason: string): void;
@@ -114,7 +118,7 @@ export function createMeetingsRepo(db: Db, codec: PersonalDataCodec): MeetingsRe
   const scoped = (accountId: string, id: string) => and(eq(meetings.accountId, accountId), eq(meetings.id, id));
   const pctx = (accountId: string, id: string, column: string) => ctx(accountId, "meeting_participants", id, column);
   return {
-    async insert(m, now) {
+    async insert(m, now, inTx) {
       const [topicSealed, descriptionSealed, passcodeSealed, dialPasscodeSealed, linkTokenSealed] = await Promise.all([
         codec.seal(mctx(m, "topic"), m.topic),
         codec.seal(mctx(m, "description"), m.description),
@@ -122,14 +126,18 @@ export function createMeetingsRepo(db: Db, codec: PersonalDataCodec): MeetingsRe
         codec.seal(mctx(m, "dial_passcode"), m.dialPasscode),
         codec.seal(mctx(m, "link_token"), m.linkToken),
       ]);
-      db.insert(meetings).values({
+      const ins = db.insert(meetings).values({
         id: m.id, accountId: m.accountId, ownerUserId: m.ownerUserId, number: m.number, kind: m.kind, topicSealed, descriptionSealed,
         startAt: m.startAt, durationMinutes: m.durationMinutes, recurrence: m.recurrence, recurrenceCount: m.recurrenceCount,
         passcodeSealed, passcodeIndex: secretIndex(codec, "passcode", m.id, m.passcode),
         dialPasscodeSealed, dialPasscodeIndex: secretIndex(codec, "dial_passcode", m.id, m.dialPasscode),
         linkTokenSealed, linkTokenIndex: secretIndex(codec, "link_token", m.id, m.linkToken),
         overrides: JSON.stringify(m.overrides), createdAt: now, updatedAt: now,
-      }).run();
+      });
+      db.$client.transaction(() => {
+        ins.run();
+        inTx?.();
+      }).immediate();
     },
     async get(accountId, id) {
       const r = db.select().from(meetings).where(scoped(accountId, id)).get();
@@ -151,20 +159,31 @@ export function createMeetingsRepo(db: Db, codec: PersonalDataCodec): MeetingsRe
         .orderBy(asc(meetings.startAt)).all();
       return Promise.all(rows.map(open));
     },
-    async update(accountId, id, e, now) {
+    async update(accountId, id, e, now, inTx) {
       const m = { accountId, id };
       const [topicSealed, descriptionSealed] = await Promise.all([codec.seal(mctx(m, "topic"), e.topic), codec.seal(mctx(m, "description"), e.description)]);
-      db.update(meetings).set({
-        topicSealed, descriptionSealed, startAt: e.startAt, durationMinutes: e.durationMinutes, recurrence: e.recurrence, recurrenceCount: e.recurrenceCount,
-        overrides: JSON.stringify(e.overrides), updatedAt: now,
-      }).where(scoped(accountId, id)).run();
+      db.$client.transaction(() => {
+        db.update(meetings).set({
+          topicSealed, descriptionSealed, startAt: e.startAt, durationMinutes: e.durationMinutes, recurrence: e.recurrence, recurrenceCount: e.recurrenceCount,
+          overrides: JSON.stringify(e.overrides), updatedAt: now,
+        }).where(scoped(accountId, id)).run();
+        inTx?.();
+      }).immediate();
     },
     setStatus(accountId, id, status, at) {
       const extra = status === "live" ? { startedAt: at, endedAt: null } : status === "ended" ? { endedAt: at } : {};
       db.update(meetings).set({ status, ...extra }).where(scoped(accountId, id)).run();
     },
-    delete(accountId, id) {
-      return db.delete(meetings).where(scoped(accountId, id)).run().changes > 0;
+    delete(accountId, id, inTx) {
+      return db.$client.transaction(() => {
+        const gone = db.$client.query("DELETE FROM meetings WHERE account_id = ? AND id = ?").run(accountId, id).changes > 0;
+        if (gone) inTx?.();
+        return gone;
+      }).immediate();
+    },
+    matchesSecret(key, column, candidate) {
+      const stored = column === "passcode" ? key.passcodeIndex : column === "dial_passcode" ? key.dialPasscodeIndex : key.linkTokenIndex;
+      return constantTimeEqual(stored, secretIndex(codec, column, key.id, candidate));
     },
     async addParticipant(p) {
       const [nameSealed, ipSealed, deviceSealed] = await Promise.all([
