@@ -187,6 +187,26 @@ describe("oci-vault wrap/unwrap", () => {
     expect(await p.unwrap(wrapped, CTX)).toEqual(key);
   });
 
+  test("the SDK's console chatter about failed and retried requests is dropped; other warnings still get through", async () => {
+    const saved = console.warn;
+    const seen: string[] = [];
+    console.warn = (...args: unknown[]): void => {
+      seen.push(args.map(String).join(" "));
+    };
+    try {
+      const p = await open({ maxAttempts: 2 });
+      vault.failNext(2, { type: "status", status: 503 });
+      await unavailable(p.wrap(dek(), CTX), "unreachable", "server_error");
+      vault.deny(keyId);
+      await unavailable(p.wrap(dek(), CTX), "denied", "not_found");
+      expect(vault.count("encrypt")).toBe(3);
+      console.warn("a warning of the application");
+    } finally {
+      console.warn = saved;
+    }
+    expect(seen).toEqual(["a warning of the application"]);
+  });
+
   test("no SDK circuit breaker: after many failed calls the next call goes straight through", async () => {
     const p = await open({ maxAttempts: 1 });
     vault.failNext(12, { type: "status", status: 500 });

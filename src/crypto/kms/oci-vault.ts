@@ -35,7 +35,7 @@ import type { KmsCryptoClient } from "oci-keymanagement";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import { AppError } from "../../shared/errors.ts";
-import { buildAuthProvider, createCryptoClient, credentialsError, loadOciSdk, type OciAuth } from "./oci/client.ts";
+import { buildAuthProvider, createCryptoClient, credentialsError, loadOciSdk, quietly, type OciAuth } from "./oci/client.ts";
 import { classifyOciError, REASON_TEXT } from "./oci/errors.ts";
 import { decodeWrapped, encodeWrapped } from "./oci/format.ts";
 import { checkCryptoEndpoint, describeOcidProblem, parseKeyOcid, type KeyOcid } from "./oci/ocid.ts";
@@ -308,7 +308,7 @@ class OciVault implements OciVaultKeyProvider {
   private async call<T>(op: "encrypt" | "decrypt", keyId: string, fn: (c: KmsCryptoClient) => Promise<T>): Promise<T> {
     const client = await this.cryptoClient();
     try {
-      return await fn(client);
+      return await quietly(() => fn(client));
     } catch (err) {
       if (err instanceof AppError) throw err;
       const c = classifyOciError(err, op);

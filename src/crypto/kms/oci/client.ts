@@ -17,6 +17,7 @@
  */
 import type { AuthenticationDetailsProvider, ClientConfiguration, HttpClient, HttpRequest, OciError, RequestSigner } from "oci-common";
 import type { KmsCryptoClient } from "oci-keymanagement";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { CREDENTIALS_ERROR_CODE } from "./errors.ts";
 
 /** The SDK modules, loaded on first use. */
@@ -31,6 +32,42 @@ let sdk: Promise<OciSdk> | null = null;
 export function loadOciSdk(): Promise<OciSdk> {
   sdk ??= Promise.all([import("oci-common"), import("oci-keymanagement")]).then(([common, km]) => ({ common, km }));
   return sdk;
+}
+
+const inOciCall = new AsyncLocalStorage<true>();
+const QUIET = Symbol.for("conclave.oci-vault.quiet");
+type Marked<F> = F & { [QUIET]?: true };
+
+/**
+ * quietly runs one SDK call with oci-common's own console chatter dropped: its retrier writes
+ * "Request cannot be retried…" / "Retrying request…" lines with console.warn on every failure,
+ * and its signer triggers Node's url.parse() deprecation warning (DEP0169). Only output made
+ * inside the call's async context is dropped (AsyncLocalStorage); the classified
+ * KeyUnavailableError carries the same information, and everything else still reaches the
+ * console. The filters wrap whatever console.warn / process.emitWarning are at call time.
+ */
+export function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  if ((console.warn as Marked<typeof console.warn>)[QUIET] !== true) {
+    const warn = console.warn;
+    const filtered: Marked<typeof console.warn> = function (this: unknown, ...args: unknown[]): void {
+      if (inOciCall.getStore() !== true) warn.apply(this, args);
+    };
+    filtered[QUIET] = true;
+    console.warn = filtered;
+  }
+  if ((process.emitWarning as Marked<typeof process.emitWarning>)[QUIET] !== true) {
+    const emit = process.emitWarning as (...a: unknown[]) => void;
+    const filtered = function (this: unknown, ...args: unknown[]): void {
+      const w = args[0] as { code?: unknown } | string;
+      const opt = args[1] as { code?: unknown } | string | undefined;
+      const code = typeof w === "object" && w !== null ? w.code : typeof opt === "object" && opt !== null ? opt.code : args[2];
+      if (inOciCall.getStore() === true && code === "DEP0169") return;
+      emit.apply(this, args);
+    } as Marked<typeof process.emitWarning>;
+    filtered[QUIET] = true;
+    process.emitWarning = filtered;
+  }
+  return inOciCall.run(true, fn);
 }
 
 /** OciAuth is how the provider authenticates; secrets stay in OCI's own files or the instance's identity. */
