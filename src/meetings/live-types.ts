@@ -113,4 +113,12 @@ export interface MeetingsLive {
   chat(meetingId: string, participantId: string, text: string): Promise<{ id: string; at: number } | { error: string }>;
   /** stats records a participant's connection summary for the dashboard. */
   stats(meetingId: string, participantId: string, summary: Record<string, number>): void;
+  /**
+   * subscribe delivers effects that no signalling call returned: seats dropped when their
+   * 60 s resume window passes, settings edited on the meeting page while people wait or are in
+   * (admissions, meeting.updated), meetings ended by the server (deleted, keys unavailable).
+   * Carry them out like the effects returned by calls. Returns an unsubscribe function.
+   * (Optional so test doubles need not implement it; the real service always does.)
+   */
+  subscribe?(listener: (meetingId: string, effects: RoomEffect[]) => void): () => void;
 }
