@@ -1,6 +1,7 @@
 import type { SamlDeps } from "../auth/saml/deps.ts";
 import type { AuthDeps } from "../auth/signin.ts";
 import type { RateLimiter } from "../http/middleware/rate-limit.ts";
+import type { CmkService } from "../keys/cmk-service.ts";
 import type { KeyService } from "../keys/key-service.ts";
 
 /** AdminDeps is what the pages need from the composition root. */
@@ -15,4 +16,6 @@ export interface AdminDeps {
   keyProvider: { provider: string; hsmGrade: boolean; note: string };
   /** keys lists the account's data keys (never their material). */
   keys: Pick<KeyService, "accountKeys">;
+  /** cmk: the account's customer-managed key (Advanced → Security → Customer managed key). */
+  cmk: CmkService;
 }

@@ -3,6 +3,7 @@ import type { AppEnv } from "../http/context.ts";
 import { accountRoutes, restrictionGate } from "./account-routes.tsx";
 import { auditRoutes } from "./audit-routes.tsx";
 import { keysRoutes } from "./keys-routes.tsx";
+import { cmkRoutes } from "./cmk-routes.tsx";
 import { signinStepsRoutes } from "./signin-steps-routes.tsx";
 import { dashboardRoutes } from "./dashboard-routes.tsx";
 import type { AdminDeps } from "./deps.ts";
@@ -29,6 +30,7 @@ export function mountPages(app: Hono<AppEnv>, deps: AdminDeps): void {
   app.route("/admin/settings", settingsRoutes(deps));
   app.route("/admin/audit", auditRoutes(deps));
   app.route("/admin/keys", keysRoutes(deps));
+  app.route("/admin/security/cmk", cmkRoutes(deps));
   app.route("/admin/sso", ssoRoutes(deps));
   app.route("/saml", samlRoutes(deps));
   app.route("/signin/sso", ssoSignInRoutes(deps));

@@ -27,6 +27,9 @@ export function keysRoutes(deps: AdminDeps): Hono<AppEnv> {
           Each kind of data has its own data key (DEK), stored only wrapped by the server key. Retired keys still decrypt older content; a key is retired long
           before it has sealed 2^32 values.
         </p>
+        <p>
+          Your organisation can wrap its data keys with a key of its own (HSM or cloud KMS): <a href="/admin/security/cmk">Customer managed key</a>.
+        </p>
         <table>
           <thead><tr><th>Data</th><th>Version</th><th>Status</th><th>Wrapped by</th><th>Values sealed (reserved)</th><th>Created</th></tr></thead>
           <tbody>

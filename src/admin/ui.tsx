@@ -13,6 +13,7 @@ const NAV: { href: string; label: string; perm: string | null }[] = [
   { href: "/admin/sso", label: "Single sign-on", perm: "settings:view" },
   { href: "/admin/audit", label: "Operation log", perm: "audit:view" },
   { href: "/admin/keys", label: "Keys", perm: "account:view" },
+  { href: "/admin/security/cmk", label: "Customer managed key", perm: "settings:view" },
 ];
 
 function Nav({ actor, path, csrf }: { actor: Actor | null; path: string; csrf: string }) {

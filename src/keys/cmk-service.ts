@@ -27,6 +27,7 @@ import { createCmkRouter, type CmkRouter, type CmkStatus, type CmkStatusChange }
 import { DATA_CLASSES, type KeyService } from "./key-service.ts";
 
 export type { CmkStatus, CmkStatusChange } from "./cmk-router.ts";
+export type { CmkJobRow, CmkKeyRow, KeyUsageRow } from "../storage/cmk-repo.ts";
 export { CmkUnavailableError } from "./cmk-router.ts";
 
 /** CmkServiceDeps are what the composition root passes in. */
