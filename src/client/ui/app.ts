@@ -12,9 +12,6 @@ import { Banner, EndedScreen, Notifier, WaitingScreen } from "./screens.ts";
 import { Stage } from "./stage.ts";
 import { Toolbar } from "./toolbar.ts";
 
-/** SERVER_SPEAKER_FRESH_MS: while the server's speaker messages are this recent, local audio levels are not used. */
-const SERVER_SPEAKER_FRESH_MS = 3000;
-
 /** startApp renders the meeting client into the root element. */
 export function startApp(root: HTMLElement, cfg: ClientConfig): void {
   const confirmFn = (q: string): boolean => window.confirm(q);
@@ -123,7 +120,7 @@ export function startApp(root: HTMLElement, cfg: ClientConfig): void {
       chat.render(s.chat);
     }
     stage.render(s.self, { camera: local.cameraOn ? local.camera : null, screen: local.screen }, s.participants, remote);
-    stage.setSpeaker(s.speaker ?? speaker.current, s.self?.id ?? null);
+    stage.setSpeaker(s.speakerAt !== 0 ? s.speaker : speaker.current, s.self?.id ?? null);
     participants.render(s);
     participants.el.hidden = !participantsOpen;
     chat.el.hidden = !chatOpen;
@@ -132,10 +129,10 @@ export function startApp(root: HTMLElement, cfg: ClientConfig): void {
     toolbar.render({ micOn: local.micOn && local.mic !== null, cameraOn: local.cameraOn && local.camera !== null, sharing: local.screen !== null, canShare, hand: s.self?.hand ?? false, host: isHost(s), locked: s.meeting?.locked ?? false, participantsOpen, chatOpen, unread });
   }
 
-  // Active speaker from audio levels when the server does not say who speaks.
+  // Active speaker from audio levels until the server says who speaks (it sends changes only).
   setInterval(() => {
     const s = session.state;
-    if (s.phase !== "in" || Date.now() - s.speakerAt < SERVER_SPEAKER_FRESH_MS) return;
+    if (s.phase !== "in" || s.speakerAt !== 0) return;
     const levels = new Map<string, number>();
     for (const r of session.remote) {
       if (r.source !== "mic") continue;

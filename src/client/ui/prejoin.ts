@@ -32,6 +32,8 @@ export class PrejoinView {
   private micOn = true;
   private cameraOn = true;
   private handedOver = false;
+  /** the camera/microphone request in flight (Join waits for it, so an early click still brings media) */
+  private loading: Promise<void> = Promise.resolve();
 
   constructor(
     cfg: ClientConfig,
@@ -69,7 +71,7 @@ export class PrejoinView {
     );
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      this.submit();
+      void this.submit();
     });
     this.el = h("section", { class: "prejoin card", attrs: { "aria-labelledby": "prejoin-title" } }, h("h1", { id: "prejoin-title", text: "Ready to join?" }), h("div", { class: "prejoin-body" }, h("div", { class: "preview-box" }, this.video, this.problem), form));
   }
@@ -81,7 +83,14 @@ export class PrejoinView {
     else this.joinBtn.focus();
   }
 
-  private async refresh(): Promise<void> {
+  private refresh(): Promise<void> {
+    const run = this.loading.then(() => this.load());
+    this.loading = run.catch(() => {});
+    return run;
+  }
+
+  private async load(): Promise<void> {
+    if (this.handedOver) return;
     this.stopTracks();
     const got = await getLocalMedia({ cameraId: this.cameraSelect.value, micId: this.micSelect.value }, { mic: true, camera: this.cameraOn });
     if (this.handedOver) {
@@ -127,7 +136,8 @@ export class PrejoinView {
     setToggle(this.camBtn, !this.cameraOn, "Stop video");
   }
 
-  private submit(): void {
+  private async submit(): Promise<void> {
+    if (this.joinBtn.disabled) return;
     const check = checkNameInput(this.nameInput.value);
     this.nameError.hidden = check.ok;
     this.nameInput.setAttribute("aria-invalid", String(!check.ok));
@@ -138,6 +148,7 @@ export class PrejoinView {
     }
     this.setBusy(true);
     this.showError(null);
+    await this.loading;
     this.handedOver = true;
     this.video.srcObject = null;
     this.onJoin({ name: check.name, devices: { cameraId: this.cameraSelect.value, micId: this.micSelect.value }, micOn: this.micOn, cameraOn: this.cameraOn && this.camera !== null, mic: this.mic, camera: this.camera });
