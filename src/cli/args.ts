@@ -53,6 +53,8 @@ Commands:
   keys rotate                   Retire every active data key (new content gets new keys).
   keys reencrypt                Re-seal values still under retired data keys (resumable).
   keys rewrap [--resume]        Re-wrap every data key under the configured provider (after moving to an HSM).
+  keys report [--account ID] [--since DATE] [--until DATE] [--format csv|table]
+                                Key usage: every wrap/unwrap of data keys by data class, purpose, user, key, outcome.
                                 Long jobs always resume where a crash left them; --resume is accepted for clarity.
   account delete --account ID --shred
                                 Destroy an account's data keys, then delete the account.

@@ -4,6 +4,7 @@ import { createKeyProvider, type KeyProvider } from "../crypto/kms/index.ts";
 import { DATA_CLASSES } from "../keys/key-service.ts";
 import { reencryptRetired } from "../keys/reencrypt.ts";
 import { createLogger } from "../shared/logger.ts";
+import { keysReport, type ReportFlags } from "./keys-report.ts";
 import type { Root } from "./root.ts";
 
 /** progressBar draws a one-line progress bar on stderr (a terminal) or prints every 10%. */
@@ -23,7 +24,7 @@ export function progressBar(label: string): (done: number, total: number) => voi
 }
 
 /** keysCommand runs `conclave keys status|test|rotate|rewrap`. */
-export async function keysCommand(root: Root, config: Config, sub: string | undefined): Promise<number> {
+export async function keysCommand(root: Root, config: Config, sub: string | undefined, flags: ReportFlags = {}): Promise<number> {
   const c = await root.assemble(config, createLogger({ level: "warn" }));
   try {
     switch (sub) {
@@ -56,6 +57,9 @@ export async function keysCommand(root: Root, config: Config, sub: string | unde
         console.log(`${r.reencrypted} value(s) re-encrypted under the current data keys.`);
         return 0;
       }
+      case "report":
+        // Key usage: every wrap and unwrap by data class, purpose and user (--account, --since, --until, --format csv|table).
+        return keysReport(c, flags);
       case "rewrap": {
         // Data keys wrapped by another provider (e.g. the local key file before moving to an HSM)
         // are unwrapped with that provider and wrapped again with the current one. Resumable:
@@ -70,7 +74,7 @@ export async function keysCommand(root: Root, config: Config, sub: string | unde
         return 0;
       }
     }
-    console.error("conclave: keys needs one of: status, test, rotate, reencrypt, rewrap");
+    console.error("conclave: keys needs one of: status, test, rotate, reencrypt, rewrap, report");
     return 2;
   } finally {
     c.close();

@@ -33,7 +33,7 @@ function configFrom(flags: Record<string, string | true>): Config | null {
 }
 
 // --resume is accepted for the long jobs (keys rewrap/reencrypt): they always resume where a crash left them.
-const KNOWN_FLAGS = new Set([...Object.keys(CONFIG_FLAGS), "config", "help", "email", "account", "shred", "resume"]);
+const KNOWN_FLAGS = new Set([...Object.keys(CONFIG_FLAGS), "config", "help", "email", "account", "shred", "resume", "since", "until", "format"]);
 
 /** runCli dispatches a command line and returns the process exit code. */
 export async function runCli(argv: string[], root: Root): Promise<number> {
@@ -77,7 +77,7 @@ export async function runCli(argv: string[], root: Root): Promise<number> {
       case "account":
         return await accountCommand(root, config, sub, args.flags);
       case "keys":
-        return await keysCommand(root, config, sub);
+        return await keysCommand(root, config, sub, args.flags);
       case "admin":
         if (sub === "reset-owner-password") return await resetOwnerPassword(root, config, typeof args.flags.email === "string" ? args.flags.email : "");
         break;
