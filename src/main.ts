@@ -193,7 +193,7 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
       return { database: { ok: dbHealthy(db), detail: "sqlite" }, keyProvider: { ok: kp.ok, detail: kp.detail } };
     },
   });
-  mountPages(app, { auth, saml, baseUrl, signInLimiter: createRateLimiter(20, 60_000, clock), keyProvider: keyProvider.describe(), keys, cmk });
+  mountPages(app, { auth, saml, baseUrl, signInLimiter: createRateLimiter(20, 60_000, clock), keyProvider: keyProvider.describe(), keys, cmk, meetings });
   app.route("/api/v1", apiRoutes(auth));
   return {
     app, db, audit, auth, keys, cmk, rewrappedAtStart, codec, saml, keyProvider, paths, created, meetings,

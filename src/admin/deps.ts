@@ -1,3 +1,4 @@
+import type { MeetingsModule } from "../meetings/index.ts";
 import type { SamlDeps } from "../auth/saml/deps.ts";
 import type { AuthDeps } from "../auth/signin.ts";
 import type { RateLimiter } from "../http/middleware/rate-limit.ts";
@@ -18,4 +19,6 @@ export interface AdminDeps {
   keys: Pick<KeyService, "accountKeys">;
   /** cmk: the account's customer-managed key (Advanced → Security → Customer managed key). */
   cmk: CmkService;
+  /** meetings: scheduling, join checks and join tokens. */
+  meetings: MeetingsModule;
 }

@@ -14,6 +14,8 @@ import { samlRoutes, ssoSignInRoutes } from "./saml-routes.tsx";
 import { settingsRoutes } from "./settings-routes.tsx";
 import { ssoRoutes } from "./sso-routes.tsx";
 import { usersRoutes } from "./users-routes.tsx";
+import { meetingsRoutes } from "./meetings-routes.tsx";
+import { joinRoutes } from "./join-routes.tsx";
 
 export type { AdminDeps } from "./deps.ts";
 
@@ -32,6 +34,8 @@ export function mountPages(app: Hono<AppEnv>, deps: AdminDeps): void {
   app.route("/admin/keys", keysRoutes(deps));
   app.route("/admin/security/cmk", cmkRoutes(deps));
   app.route("/admin/sso", ssoRoutes(deps));
+  app.route("/meetings", meetingsRoutes(deps));
+  app.route("/", joinRoutes(deps));
   app.route("/saml", samlRoutes(deps));
   app.route("/signin/sso", ssoSignInRoutes(deps));
 }

@@ -5,6 +5,7 @@ import { renderShell } from "../http/shell.tsx";
 
 /** NAV lists the admin areas with the permission needed to see each. */
 const NAV: { href: string; label: string; perm: string | null }[] = [
+  { href: "/meetings", label: "Meetings", perm: null },
   { href: "/admin", label: "Dashboard", perm: null },
   { href: "/admin/users", label: "Users", perm: "users:view" },
   { href: "/admin/groups", label: "Groups", perm: "groups:view" },
@@ -39,7 +40,7 @@ function Nav({ actor, path, csrf }: { actor: Actor | null; path: string; csrf: s
 }
 
 /** page renders a full admin page (navigation for the signed-in user). */
-export function page(c: AppContext, title: string, body: Child, status: 200 | 400 | 403 | 404 | 409 = 200): Response {
+export function page(c: AppContext, title: string, body: Child, status: 200 | 400 | 403 | 404 | 409 | 429 = 200): Response {
   const s = c.get("session");
   const html = renderShell(c, { title, body, nav: <Nav actor={s?.actor ?? null} path={new URL(c.req.url).pathname} csrf={c.get("csrfToken")} /> });
   return c.html(html, status);
