@@ -168,6 +168,8 @@ function crossCheck(c: Config, problems: ConfigProblem[]): void {
     problems.push({ key: "oci_vault.key_id", source: "validation", problem: `must be a key OCID (ocid1.key.<realm>.<region>.<vault>.<id>), got "${c.oci_vault.key_id}"` });
   if (c.oci_vault.crypto_endpoint && !/^(https:\/\/[^/\s?#@]+|http:\/\/(127\.0\.0\.1|localhost)(:\d+)?)\/?$/.test(c.oci_vault.crypto_endpoint.trim()))
     problems.push({ key: "oci_vault.crypto_endpoint", source: "validation", problem: `must be the vault's https:// Cryptographic Endpoint without a path, got "${c.oci_vault.crypto_endpoint}"` });
+  if (c.oci_vault.management_endpoint && !/^(https:\/\/[^/\s?#@]+|http:\/\/(127\.0\.0\.1|localhost)(:\d+)?)\/?$/.test(c.oci_vault.management_endpoint.trim()))
+    problems.push({ key: "oci_vault.management_endpoint", source: "validation", problem: `must be the vault's https:// Management Endpoint without a path, got "${c.oci_vault.management_endpoint}"` });
   if (c.oci_vault.config_file && !existsSync(c.oci_vault.config_file)) problems.push({ key: "oci_vault.config_file", source: "validation", problem: `file not found: ${c.oci_vault.config_file}` });
   if (c.pkcs11.pin_file && !existsSync(c.pkcs11.pin_file)) problems.push({ key: "pkcs11.pin_file", source: "validation", problem: `file not found: ${c.pkcs11.pin_file}` });
   if (c.smtp.password_env && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(c.smtp.password_env))

@@ -60,6 +60,7 @@ export const schema = {
   oci_vault: {
     key_id: { type: "string", default: "", help: "OCID of the AES master encryption key, ocid1.key.<realm>.<region>.<vault>.<id>. Credentials come from the OCI config file or the instance/resource principal, never from this file." },
     crypto_endpoint: { type: "string", default: "", help: "The vault's Cryptographic Endpoint, https://<vault>-crypto.kms.<region>.oraclecloud.com." },
+    management_endpoint: { type: "string", default: "", help: "The vault's Management Endpoint, only for GetKey (key state and protection mode in health checks). Empty: derived from crypto_endpoint." },
     auth: { type: "string", default: "config_file", oneOf: ["config_file", "instance_principal", "resource_principal"], help: "config_file (an OCI config file + profile), instance_principal or resource_principal." },
     config_file: { type: "string", default: "", secretRef: true, help: "With auth = config_file: the OCI config file (its key_file names the API private key). Empty: OCI_CONFIG_FILE or ~/.oci/config." },
     profile: { type: "string", default: "DEFAULT", help: "With auth = config_file: the profile in the OCI config file." },

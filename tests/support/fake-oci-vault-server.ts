@@ -9,7 +9,9 @@
 //
 // Endpoints: POST /20180608/encrypt {keyId, plaintext (base64), associatedData?, loggingContext?}
 // → {ciphertext, keyId, keyVersionId, encryptionAlgorithm}; POST /20180608/decrypt {keyId,
-// ciphertext, associatedData?} → {plaintext, plaintextChecksum, keyId, keyVersionId, encryptionAlgorithm}.
+// ciphertext, associatedData?} → {plaintext, plaintextChecksum, keyId, keyVersionId, encryptionAlgorithm};
+// and the management API's GET /20180608/keys/{keyId} → the Key (displayName, lifecycleState,
+// keyShape, protectionMode, …), served on the same port (pass it as the management endpoint).
 //
 // Authentication is OCI's HTTP signature scheme and it is checked for real: the Authorization
 // header must be `Signature version="1",keyId="<tenancy>/<user>/<fingerprint>",algorithm="rsa-sha256",
@@ -37,7 +39,7 @@ import { createCipheriv, createDecipheriv, createHash, createPublicKey, generate
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-export type FakeOciOperation = "encrypt" | "decrypt";
+export type FakeOciOperation = "encrypt" | "decrypt" | "getkey";
 export type FakeOciKeyState = "ENABLED" | "DISABLED" | "DISABLING" | "ENABLING" | "PENDING_DELETION" | "SCHEDULING_DELETION" | "DELETED" | "UPDATING";
 
 export type FakeOciFault =
@@ -74,6 +76,9 @@ interface KeyVersion {
 
 interface KeyRecord {
   ocid: string;
+  name: string;
+  algorithm: "AES" | "RSA";
+  protectionMode: "HSM" | "SOFTWARE";
   versions: KeyVersion[];
   state: FakeOciKeyState;
   deny: boolean;
@@ -168,10 +173,10 @@ export class FakeOciVault {
     return { configFile, keyFile };
   }
 
-  /** createKey makes an ENABLED AES-256 key (one version) and returns its OCID. */
-  createKey(): string {
+  /** createKey makes an ENABLED key (AES-256, protection mode HSM unless told otherwise; one version) and returns its OCID. */
+  createKey(opts: { name?: string; algorithm?: "AES" | "RSA"; protectionMode?: "HSM" | "SOFTWARE" } = {}): string {
     const ocid = `ocid1.key.oc1.${this.region}.${this.vaultPart}.${base32id(40)}`;
-    this.keys.set(ocid, { ocid, versions: [], state: "ENABLED", deny: false });
+    this.keys.set(ocid, { ocid, name: opts.name ?? "conclave-kek", algorithm: opts.algorithm ?? "AES", protectionMode: opts.protectionMode ?? "HSM", versions: [], state: "ENABLED", deny: false });
     this.rotateKey(ocid);
     return ocid;
   }
@@ -226,7 +231,9 @@ export class FakeOciVault {
     const url = new URL(req.url);
     const requestId = randomBytes(16).toString("hex").toUpperCase();
     const text = await req.text();
-    const operation: FakeOciOperation | "" = url.pathname === `${API}encrypt` ? "encrypt" : url.pathname === `${API}decrypt` ? "decrypt" : "";
+    const keyPath = /^\/20180608\/keys\/([^/]+)$/.exec(url.pathname);
+    const operation: FakeOciOperation | "" =
+      req.method === "POST" && url.pathname === `${API}encrypt` ? "encrypt" : req.method === "POST" && url.pathname === `${API}decrypt` ? "decrypt" : req.method === "GET" && keyPath ? "getkey" : "";
     const entry: FakeOciRequest = { method: req.method, path: url.pathname, operation, principal: "", signedHeaders: [], body: {}, fault: null, status: 200, error: null, requestId };
     this.requests.push(entry);
     const answer = (status: number, body: unknown): Response => {
@@ -241,12 +248,14 @@ export class FakeOciVault {
       const signed = this.checkSignature(req, url, text);
       entry.principal = signed.principal;
       entry.signedHeaders = signed.headers;
-      if (operation === "" || req.method !== "POST") throw new OciFailure(404, "NotFound", `There is no operation supported at the URI path and HTTP method you specified in the request (${req.method} ${url.pathname}).`);
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        throw new OciFailure(400, "CannotParseRequest", "Incorrectly formatted request. Please refer to the documentation and try again.");
+      if (operation === "") throw new OciFailure(404, "NotFound", `There is no operation supported at the URI path and HTTP method you specified in the request (${req.method} ${url.pathname}).`);
+      let body: Record<string, unknown> = {};
+      if (operation !== "getkey") {
+        try {
+          body = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          throw new OciFailure(400, "CannotParseRequest", "Incorrectly formatted request. Please refer to the documentation and try again.");
+        }
       }
       entry.body = body;
       const fault = this.takeFault(operation);
@@ -262,6 +271,7 @@ export class FakeOciVault {
           throw new OciFailure(fault.status, fault.code ?? code, fault.message ?? message);
         }
       }
+      if (operation === "getkey") return answer(200, this.getKey(decodeURIComponent(keyPath![1]!)));
       return answer(200, operation === "encrypt" ? this.encrypt(body) : this.decrypt(body));
     } catch (err) {
       if (err instanceof OciFailure) return failure(err);
@@ -337,6 +347,22 @@ export class FakeOciVault {
     return k;
   }
 
+  private getKey(ocid: string): Record<string, unknown> {
+    const k = this.keys.get(ocid);
+    if (k === undefined || k.deny) throw new OciFailure(404, "NotAuthorizedOrNotFound", "Authorization failed or requested resource not found.");
+    return {
+      id: k.ocid,
+      compartmentId: `ocid1.compartment.oc1..aaaaaaaa${this.vaultPart}`,
+      displayName: k.name,
+      currentKeyVersion: k.versions[k.versions.length - 1]!.id,
+      keyShape: { algorithm: k.algorithm, length: k.algorithm === "AES" ? 32 : 256 },
+      protectionMode: k.protectionMode,
+      lifecycleState: k.state,
+      timeCreated: "2026-11-23T10:00:00.000Z",
+      vaultId: `ocid1.vault.oc1.${this.region}.${this.vaultPart}.${base32id(20)}`,
+    };
+  }
+
   private associatedData(body: Record<string, unknown>): Record<string, string> {
     const ad = body.associatedData;
     if (ad === undefined || ad === null) return {};
@@ -349,6 +375,7 @@ export class FakeOciVault {
   private encrypt(body: Record<string, unknown>): Record<string, unknown> {
     const k = this.usableKey(body.keyId);
     const ad = this.associatedData(body);
+    if (k.algorithm !== "AES") throw new OciFailure(400, "InvalidParameter", `The encryption algorithm AES_256_GCM is not valid for an ${k.algorithm} key.`);
     if (typeof body.plaintext !== "string" || body.plaintext === "") throw new OciFailure(400, "MissingParameter", "plaintext is required.");
     const plaintext = Buffer.from(body.plaintext, "base64");
     if (plaintext.toString("base64") !== body.plaintext || plaintext.length > 4096) throw new OciFailure(400, "InvalidParameter", "plaintext must be base64 of at most 4096 bytes.");

@@ -8,6 +8,7 @@ import { loadConfig } from "../../config/load.ts";
 import { defaults } from "../../config/schema.ts";
 import { AppError } from "../../shared/errors.ts";
 import { classifyOciError, createOciVaultKeyProvider, ociVaultOptionsForKeyRef, ociVaultOptionsFromConfig, parseKeyOcid } from "./oci-vault.ts";
+import { deriveManagementEndpoint } from "./oci/ocid.ts";
 import type { OciVaultOptions } from "./types.ts";
 
 const KEY = "ocid1.key.oc1.iad.bbpr3cxtaaeug.abuwcljrkwlgtdxnhlbmwfvyzf3xjw6hvyfzwjq7vqdbowgkcrqtbd7xwm7q";
@@ -50,6 +51,8 @@ describe("oci-vault options", () => {
       [{ cryptoEndpoint: `${ENDPOINT}/20180608/encrypt` }, /without a path/],
       [{ cryptoEndpoint: "https://user:pw@example.org" }, /credentials/],
       [{ cryptoEndpoint: "not a url" }, /not a URL/],
+      [{ managementEndpoint: ENDPOINT }, /managementEndpoint it is the vault's crypto endpoint; GetKey uses the Management Endpoint/],
+      [{ managementEndpoint: "http://kms.example.org" }, /managementEndpoint it must be https/],
       [{ auth: "api_key" as never }, /auth must be config_file, instance_principal, resource_principal/],
       [{ configFile: "oci/config" }, /configFile must be an absolute path/],
       [{ profile: "two words" }, /profile must be a profile name/],
@@ -59,6 +62,12 @@ describe("oci-vault options", () => {
       [{ maxAttempts: 1.5 }, /maxAttempts/],
     ];
     for (const [o, re] of cases) expect(await refusal(o)).toMatch(re);
+  });
+
+  test("the management endpoint is derived from an OCI crypto endpoint, or given", () => {
+    expect(deriveManagementEndpoint(ENDPOINT)).toBe("https://bbpr3cxtaaeug-management.kms.us-ashburn-1.oraclecloud.com");
+    expect(deriveManagementEndpoint("https://kms-proxy.example.org")).toBeNull();
+    expect(deriveManagementEndpoint("http://127.0.0.1:8080")).toBeNull();
   });
 
   test("plain http is accepted on loopback only", async () => {
@@ -130,6 +139,7 @@ describe("[oci_vault] config section", () => {
       'oci_vault.key_id: must be a key OCID (ocid1.key.<realm>.<region>.<vault>.<id>), got "ocid1.vault.oc1.iad.x.y"',
     ]);
     expect(load(`[oci_vault]\nkey_id = "${KEY}"\ncrypto_endpoint = "http://kms.example.org"\n`)[0]).toMatch(/^oci_vault\.crypto_endpoint: must be the vault's https:\/\//);
+    expect(load(`[oci_vault]\nmanagement_endpoint = "https://x.example.org/20180608"\n`)[0]).toMatch(/^oci_vault\.management_endpoint: must be the vault's https:\/\/ Management Endpoint/);
     expect(load(`[oci_vault]\nauth = "password"\n`)[0]).toMatch(/^oci_vault\.auth: must be one of "config_file", "instance_principal", "resource_principal"/);
     expect(load(`[oci_vault]\nkey_id = "${KEY}"\ncrypto_endpoint = "${ENDPOINT}"\nconfig_file = "${join(d, "missing")}"\n`)).toEqual([`oci_vault.config_file: file not found: ${join(d, "missing")}`]);
     expect(load(`[oci_vault]\nprivate_key = "-----BEGIN"\n`)).toEqual(["oci_vault.private_key: unknown key"]);

@@ -356,6 +356,49 @@ describe("oci-vault health, probe and describe", () => {
     expect(JSON.stringify(d)).not.toContain("PRIVATE KEY");
   });
 
+  test("with the management endpoint, health also reads GetKey: state, algorithm, protection mode; describe then says HSM or not", async () => {
+    const p = await open({ managementEndpoint: vault.endpoint });
+    const h = await p.health();
+    expect(h.ok).toBe(true);
+    expect(h.detail).toContain('key "conclave-kek" ENABLED, AES-256, protection mode HSM; Encrypt/Decrypt');
+    expect(vault.requests.map((r) => r.operation)).toEqual(["getkey", "encrypt", "decrypt"]);
+    expect(vault.requests[0]!.principal).not.toBe("");
+    expect(p.describe()).toMatchObject({ hsmGrade: true, note: expect.stringContaining("protection mode HSM: it never leaves the vault's HSMs") });
+
+    const soft = await open({ keyId: vault.createKey({ name: "soft", protectionMode: "SOFTWARE" }), managementEndpoint: vault.endpoint });
+    expect(soft.describe().hsmGrade).toBe(true); // unknown until GetKey answered
+    expect((await soft.health()).ok).toBe(true);
+    expect(soft.hsmGrade).toBe(false);
+    expect(soft.describe()).toMatchObject({ hsmGrade: false, note: expect.stringContaining("protection mode SOFTWARE") });
+  });
+
+  test("GetKey decides before any encryption: DISABLED, PENDING_DELETION, an RSA key", async () => {
+    const p = await open({ managementEndpoint: vault.endpoint });
+    vault.setKeyState(keyId, "DISABLED");
+    expect(await p.health()).toMatchObject({ ok: false, kind: "denied", reason: "disabled", providerMessage: `lifecycleState DISABLED (GetKey at ${vault.endpoint})` });
+    vault.setKeyState(keyId, "PENDING_DELETION");
+    expect(await p.health()).toMatchObject({ ok: false, kind: "denied", reason: "pending_deletion" });
+    vault.setKeyState(keyId, "ENABLING");
+    expect(await p.health()).toMatchObject({ ok: false, kind: "unreachable", reason: "key_unavailable" });
+    expect(vault.count("encrypt")).toBe(0);
+    const rsa = await open({ keyId: vault.createKey({ algorithm: "RSA" }), managementEndpoint: vault.endpoint });
+    expect(await rsa.health()).toMatchObject({ ok: false, kind: "denied", reason: "invalid_key_usage", providerMessage: "the key's algorithm is RSA, not AES" });
+    // Without GetKey, the RSA key fails at Encrypt.
+    const rsaNoMgmt = await open({ keyId: rsa.describe().keyId });
+    expect(await rsaNoMgmt.health()).toMatchObject({ ok: false, kind: "denied", reason: "refused" });
+  });
+
+  test("GetKey refused or down (a policy granting only KEY_ENCRYPT/KEY_DECRYPT) only adds a note: the round trip decides", async () => {
+    const p = await open({ managementEndpoint: vault.endpoint });
+    vault.failNext(1, { type: "status", status: 404, code: "NotAuthorizedOrNotFound", message: "Authorization failed or requested resource not found." }, ["getkey"]);
+    const h = await p.health();
+    expect(h.ok).toBe(true);
+    expect(h.detail).toContain(`GetKey at ${vault.endpoint} failed (NotAuthorizedOrNotFound (HTTP 404`);
+    vault.failNext(1, { type: "delay", ms: SLOW_MS }, ["getkey"]);
+    expect((await p.health()).ok).toBe(true);
+    expect(vault.count("getkey")).toBe(2); // one attempt each: GetKey is not retried
+  });
+
   test("failing health is never thrown: kind, reason and OCI's message verbatim", async () => {
     const p = await open();
     vault.setKeyState(keyId, "DISABLED");

@@ -31,143 +31,48 @@
  */
 import { probeKeyProvider } from "./probe.ts";
 import type { AuthenticationDetailsProvider, RequestSigner } from "oci-common";
-import type { KmsCryptoClient } from "oci-keymanagement";
+import type { KmsCryptoClient, KmsManagementClient } from "oci-keymanagement";
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { isAbsolute, resolve } from "node:path";
 import { AppError } from "../../shared/errors.ts";
-import { buildAuthProvider, createCryptoClient, credentialsError, loadOciSdk, quietly, type OciAuth } from "./oci/client.ts";
+import { buildAuthProvider, createCryptoClient, credentialsError, loadOciSdk, quietly } from "./oci/client.ts";
 import { classifyOciError, REASON_TEXT } from "./oci/errors.ts";
 import { decodeWrapped, encodeWrapped } from "./oci/format.ts";
-import { checkCryptoEndpoint, describeOcidProblem, parseKeyOcid, type KeyOcid } from "./oci/ocid.ts";
-import { KeyUnavailableError, type HealthResult, type KeyProvider, type KeyProviderDescription, type KeyProviderOptions, type OciVaultOptions } from "./types.ts";
+import { createManagementClient, keyInfoOf, stateVerdict, type OciKeyInfo } from "./oci/key-info.ts";
+import { parseOciVaultOptions, type OciVaultSettings } from "./oci/options.ts";
+import { KeyUnavailableError, type HealthResult, type KeyProvider, type KeyProviderDescription, type KeyProviderOptions } from "./types.ts";
 
 export type { OciVaultOptions } from "./types.ts";
 export { OCI_VAULT_WRAP_VERSION } from "./oci/format.ts";
 export { classifyOciError } from "./oci/errors.ts";
 export { parseKeyOcid } from "./oci/ocid.ts";
+export {
+  OCI_VAULT_AUTH_TYPES,
+  OCI_VAULT_DEFAULT_MAX_ATTEMPTS,
+  OCI_VAULT_DEFAULT_TIMEOUT_MS,
+  ociVaultOptionsForKeyRef,
+  ociVaultOptionsFromConfig,
+  type OciVaultConfigSection,
+} from "./oci/options.ts";
 
-export const OCI_VAULT_DEFAULT_TIMEOUT_MS = 3000;
-export const OCI_VAULT_DEFAULT_MAX_ATTEMPTS = 2;
-export const OCI_VAULT_AUTH_TYPES = ["config_file", "instance_principal", "resource_principal"] as const;
-type AuthType = (typeof OCI_VAULT_AUTH_TYPES)[number];
 /** OCI Encrypt takes at most 4096 bytes of plaintext; DEKs are far smaller. */
 const MAX_PLAINTEXT_KEY = 1024;
 /** OCI limits the string form of associatedData to fewer than 4096 characters. */
 const MAX_ASSOCIATED_DATA_CHARS = 4095;
 const HEALTH_CONTEXT = { purpose: "conclave-health-check" };
-const PROFILE_RE = /^[A-Za-z0-9_.@-]{1,100}$/;
 
 /** OciVaultKeyProvider is the oci-vault KeyProvider; close() drops the SDK client and credentials. */
 export interface OciVaultKeyProvider extends KeyProvider {
   close(): Promise<void>;
 }
 
-interface Settings {
-  key: KeyOcid;
-  endpoint: string;
-  auth: OciAuth;
-  timeoutMs: number;
-  maxAttempts: number;
-}
-
 /** createOciVaultKeyProvider checks the options and builds the provider; it makes no OCI call and reads no file (see health()). */
 export async function createOciVaultKeyProvider(opts: KeyProviderOptions): Promise<OciVaultKeyProvider> {
-  return new OciVault(parseOptions(opts.oci));
+  return new OciVault(parseOciVaultOptions(opts.oci));
 }
 
 /** probeOciVaultKeyProvider is the "test this key" action: open, health check, close; never throws. */
 export async function probeOciVaultKeyProvider(opts: KeyProviderOptions): Promise<HealthResult> {
   return probeKeyProvider(createOciVaultKeyProvider, opts);
-}
-
-/** OciVaultConfigSection is the [oci_vault] config section as the config loader types it. */
-export interface OciVaultConfigSection {
-  key_id: string;
-  crypto_endpoint: string;
-  auth: string;
-  config_file: string;
-  profile: string;
-  timeout_ms: number;
-  max_attempts: number;
-}
-
-/** ociVaultOptionsFromConfig maps the [oci_vault] section to provider options (relative paths from the working directory); undefined when key_id is empty. */
-export function ociVaultOptionsFromConfig(c: OciVaultConfigSection): OciVaultOptions | undefined {
-  if (c.key_id.trim() === "") return undefined;
-  const auth = c.auth.trim() === "" ? "config_file" : c.auth.trim();
-  if (!(OCI_VAULT_AUTH_TYPES as readonly string[]).includes(auth)) {
-    throw new AppError("invalid_input", `Invalid [oci_vault] auth ${JSON.stringify(auth)}: expected ${OCI_VAULT_AUTH_TYPES.join(", ")}.`);
-  }
-  const file = c.config_file.trim();
-  const profile = c.profile.trim();
-  if (auth !== "config_file" && (file !== "" || (profile !== "" && profile !== "DEFAULT"))) {
-    throw new AppError("invalid_input", `Invalid [oci_vault] ${file !== "" ? "config_file" : "profile"}: it is only used with auth = "config_file" (auth is "${auth}"); remove it or change auth.`);
-  }
-  const configFileAuth = auth === "config_file";
-  return {
-    keyId: c.key_id.trim(),
-    cryptoEndpoint: c.crypto_endpoint.trim(),
-    auth: auth as AuthType,
-    configFile: !configFileAuth || file === "" ? undefined : isAbsolute(file) ? file : resolve(file),
-    profile: !configFileAuth || profile === "" ? undefined : profile,
-    timeoutMs: c.timeout_ms,
-    maxAttempts: c.max_attempts,
-  };
-}
-
-/**
- * ociVaultOptionsForKeyRef builds oci-vault options for a key entered by an admin (a
- * customer-managed key): "OCID", using the [oci_vault] crypto_endpoint, or "OCID CRYPTO_ENDPOINT"
- * for a key in another vault. Authentication, timeouts and attempts come from [oci_vault] (its
- * key_id is not needed). The result is checked like the provider's own options.
- */
-export function ociVaultOptionsForKeyRef(c: OciVaultConfigSection, keyRef: string): OciVaultOptions {
-  const parts = keyRef.trim().split(/\s+/).filter((x) => x !== "");
-  if (parts.length === 0 || parts.length > 2) {
-    throw new AppError("invalid_input", "Enter the key's OCID (ocid1.key.…), optionally followed by a space and its vault's Cryptographic Endpoint (https://<vault>-crypto.kms.<region>.oraclecloud.com).");
-  }
-  const [ocid, endpoint] = parts as [string, string | undefined];
-  const base = ociVaultOptionsFromConfig({ ...c, key_id: ocid, crypto_endpoint: endpoint ?? c.crypto_endpoint });
-  if (base === undefined) throw new AppError("invalid_input", "Enter the key's OCID (ocid1.key.…).");
-  if (base.cryptoEndpoint === "") {
-    throw new AppError("invalid_input", "Add the vault's Cryptographic Endpoint after the OCID (the server config has no [oci_vault] crypto_endpoint).");
-  }
-  parseOptions(base);
-  return base;
-}
-
-function parseOptions(o: OciVaultOptions | undefined): Settings {
-  if (o === undefined) {
-    throw new AppError("invalid_input", "Missing oci-vault options: the oci-vault key provider needs at least the key OCID (keyId) and the vault's crypto endpoint (cryptoEndpoint).");
-  }
-  const bad = (msg: string): never => {
-    throw new AppError("invalid_input", `Invalid oci-vault options: ${msg}.`);
-  };
-  if (typeof o.keyId !== "string") bad("keyId must be a string");
-  const key = parseKeyOcid(o.keyId);
-  if (key === null) bad(`keyId must be a key OCID (ocid1.key.<realm>.<region>.<vault>.<unique id>), got ${JSON.stringify(o.keyId)}: ${describeOcidProblem(o.keyId)}`);
-  if (typeof o.cryptoEndpoint !== "string" || o.cryptoEndpoint.trim() === "") {
-    bad("cryptoEndpoint is required: the vault's Cryptographic Endpoint, https://<vault>-crypto.kms.<region>.oraclecloud.com (Vault details page in the OCI console)");
-  }
-  const ep = checkCryptoEndpoint(o.cryptoEndpoint);
-  if (!ep.ok) bad(`cryptoEndpoint ${ep.problem}`);
-  const authType = o.auth ?? "config_file";
-  if (!(OCI_VAULT_AUTH_TYPES as readonly string[]).includes(authType)) bad(`auth must be ${OCI_VAULT_AUTH_TYPES.join(", ")}, got ${JSON.stringify(authType)}`);
-  let auth: OciAuth;
-  if (authType === "config_file") {
-    if (o.configFile !== undefined && (typeof o.configFile !== "string" || !isAbsolute(o.configFile))) bad(`configFile must be an absolute path, got ${JSON.stringify(o.configFile)}`);
-    const profile = o.profile ?? "DEFAULT";
-    if (typeof profile !== "string" || !PROFILE_RE.test(profile)) bad(`profile must be a profile name of the OCI config file (letters, digits, _ . @ -), got ${JSON.stringify(o.profile)}`);
-    auth = { type: "config_file", configFile: o.configFile, profile };
-  } else {
-    if (o.configFile !== undefined || o.profile !== undefined) bad(`configFile and profile are only used with auth "config_file" (auth is "${authType}")`);
-    auth = { type: authType as "instance_principal" | "resource_principal" };
-  }
-  const timeoutMs = o.timeoutMs ?? OCI_VAULT_DEFAULT_TIMEOUT_MS;
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 50 || timeoutMs > 120_000) bad(`timeoutMs must be an integer from 50 to 120000, got ${String(o.timeoutMs)}`);
-  const maxAttempts = o.maxAttempts ?? OCI_VAULT_DEFAULT_MAX_ATTEMPTS;
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10) bad(`maxAttempts must be an integer from 1 to 10, got ${String(o.maxAttempts)}`);
-  return { key: key as KeyOcid, endpoint: (ep as { url: string }).url, auth, timeoutMs, maxAttempts };
 }
 
 function associatedDataOf(context: Record<string, string>): Record<string, string> | undefined {
@@ -187,13 +92,20 @@ function base64(bytes: Uint8Array): string {
 
 class OciVault implements OciVaultKeyProvider {
   readonly name = "oci-vault";
-  readonly hsmGrade = true;
   private client: KmsCryptoClient | null = null;
+  private management: KmsManagementClient | null = null;
+  /** What GetKey last said, for describe(). */
+  private info: OciKeyInfo | null = null;
   private authProvider: AuthenticationDetailsProvider | null = null;
   private signerPromise: Promise<RequestSigner> | null = null;
   private closed = false;
 
-  constructor(private readonly s: Settings) {}
+  constructor(private readonly s: OciVaultSettings) {}
+
+  /** HSM-grade unless GetKey said the key is SOFTWARE-protected. */
+  get hsmGrade(): boolean {
+    return this.info?.protectionMode !== "SOFTWARE";
+  }
 
   async wrap(plaintextKey: Uint8Array, context: Record<string, string>): Promise<Uint8Array> {
     if (plaintextKey.length === 0 || plaintextKey.length > MAX_PLAINTEXT_KEY) {
@@ -234,10 +146,14 @@ class OciVault implements OciVaultKeyProvider {
 
   async health(): Promise<HealthResult> {
     try {
+      const described = await this.checkKey();
       const probe = randomBytes(32);
       const back = await this.unwrap(await this.wrap(probe, HEALTH_CONTEXT), HEALTH_CONTEXT);
       if (back.length !== probe.length || !timingSafeEqual(back, probe)) throw this.malformed("decrypt", this.s.key.ocid, "round trip returned different bytes");
-      return { ok: true, detail: `OCI Vault key ${this.s.key.ocid} usable: Encrypt/Decrypt (AES_256_GCM, associatedData) round trip ok at ${this.s.endpoint} (${this.authLabel()})` };
+      return {
+        ok: true,
+        detail: `OCI Vault key ${this.s.key.ocid} usable: ${described}Encrypt/Decrypt (AES_256_GCM, associatedData) round trip ok at ${this.s.endpoint} (${this.authLabel()})`,
+      };
     } catch (err) {
       if (err instanceof KeyUnavailableError) return { ok: false, kind: err.kind, reason: err.reason, providerMessage: err.providerMessage, detail: err.message };
       return { ok: false, detail: `Health check of OCI Vault key ${this.s.key.ocid} failed: ${err instanceof Error ? err.message : String(err)}` };
@@ -245,14 +161,20 @@ class OciVault implements OciVaultKeyProvider {
   }
 
   describe(): KeyProviderDescription {
+    const i = this.info;
+    const protection =
+      i === null
+        ? "Create the key with protection mode HSM: it then never leaves the vault's HSMs (a SOFTWARE-protected key is not HSM-grade)."
+        : i.protectionMode === "SOFTWARE"
+          ? `Key "${i.name}" has protection mode SOFTWARE: protected by the vault's software, not HSM-grade (create an HSM-protected key for that).`
+          : `Key "${i.name}" has protection mode ${i.protectionMode}${i.protectionMode === "HSM" ? ": it never leaves the vault's HSMs" : ""}.`;
     return {
       provider: "oci-vault",
       keyId: this.s.key.ocid,
-      hsmGrade: true,
+      hsmGrade: this.hsmGrade,
       note:
         `OCI Vault master encryption key (realm ${this.s.key.realm}${this.s.key.region ? `, region ${this.s.key.region}` : ""}) through the crypto endpoint ${this.s.endpoint}, ` +
-        `Encrypt/Decrypt with AES_256_GCM bound to associatedData. Create the key with protection mode HSM: it then never leaves the vault's HSMs (a SOFTWARE-protected key is not HSM-grade). ` +
-        `OCI credentials: ${this.authLabel()}, never Conclave's config.`,
+        `Encrypt/Decrypt with AES_256_GCM bound to associatedData. ${protection} OCI credentials: ${this.authLabel()}, never Conclave's config.`,
     };
   }
 
@@ -260,6 +182,8 @@ class OciVault implements OciVaultKeyProvider {
     this.closed = true;
     this.client?.close();
     this.client = null;
+    this.management?.close();
+    this.management = null;
     const p = this.authProvider as { closeProvider?: () => void } | null;
     if (typeof p?.closeProvider === "function") p.closeProvider();
     this.authProvider = null;
@@ -293,6 +217,34 @@ class OciVault implements OciVaultKeyProvider {
       });
     }
     return this.signerPromise;
+  }
+
+  /**
+   * GetKey (when a management endpoint is known): a state other than ENABLED or a non-AES key
+   * fails the health check with that reason; any GetKey failure (no "read keys" permission,
+   * management endpoint down) only adds a note — the Encrypt/Decrypt round trip decides.
+   */
+  private async checkKey(): Promise<string> {
+    if (this.s.managementEndpoint === null) return "";
+    const keyId = this.s.key.ocid;
+    let info: OciKeyInfo;
+    try {
+      if (this.closed) throw new AppError("internal", `The oci-vault provider for ${keyId} was closed.`);
+      if (this.management === null) {
+        const sdk = await loadOciSdk();
+        this.management ??= createManagementClient(sdk, this.s.managementEndpoint, () => this.signer(), this.s.timeoutMs);
+      }
+      const client = this.management;
+      info = keyInfoOf((await quietly(() => client.getKey({ keyId }))).key);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      return `GetKey at ${this.s.managementEndpoint} failed (${classifyOciError(err, "getKey").providerMessage}), so the key's state and protection mode are unknown; `;
+    }
+    this.info = info;
+    const verdict = stateVerdict(info.state);
+    if (verdict !== null) this.fail("GetKey", keyId, verdict.kind, verdict.reason, `lifecycleState ${info.state} (GetKey at ${this.s.managementEndpoint})`);
+    if (info.algorithm !== "AES") this.fail("GetKey", keyId, "denied", "invalid_key_usage", `the key's algorithm is ${info.algorithm}, not AES`);
+    return `key "${info.name}" ENABLED, AES-${info.length * 8}, protection mode ${info.protectionMode}; `;
   }
 
   private async cryptoClient(): Promise<KmsCryptoClient> {

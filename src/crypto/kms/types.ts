@@ -189,6 +189,12 @@ export interface OciVaultOptions {
   keyId: string;
   /** The vault's Cryptographic Endpoint, https://<vault>-crypto.kms.<region>.oraclecloud.com (tests: http://127.0.0.1:PORT). */
   cryptoEndpoint: string;
+  /**
+   * The vault's Management Endpoint, used only for GetKey (key state, algorithm, protection mode
+   * in health() and describe()); default: derived from cryptoEndpoint (…-crypto.kms… →
+   * …-management.kms…), none for other hosts.
+   */
+  managementEndpoint?: string;
   /** "config_file" (the default), "instance_principal" or "resource_principal". */
   auth?: "config_file" | "instance_principal" | "resource_principal";
   /** With auth "config_file": the OCI config file (absolute path); default the SDK's (~/.oci/config, or OCI_CONFIG_FILE). */

@@ -53,7 +53,7 @@ interface OciErrorShape {
 }
 
 /** classifyOciError decides unreachable vs denied for anything a KmsCryptoClient call threw; `op` is "encrypt" or "decrypt". */
-export function classifyOciError(err: unknown, op: "encrypt" | "decrypt"): Classification {
+export function classifyOciError(err: unknown, op: "encrypt" | "decrypt" | "getKey"): Classification {
   const e: OciErrorShape = typeof err === "object" && err !== null ? (err as OciErrorShape) : {};
   const status = typeof e.statusCode === "number" && Number.isFinite(e.statusCode) ? e.statusCode : 0;
   const serviceCode = typeof e.serviceCode === "string" ? e.serviceCode : "";

@@ -46,7 +46,7 @@ export function describeOcidProblem(s: string): string {
  * on 127.0.0.1/localhost (where DEKs do not cross a network); no credentials, query or fragment.
  * Returns the normalised URL (no trailing slash) or a problem in words.
  */
-export function checkCryptoEndpoint(url: string): { ok: true; url: string } | { ok: false; problem: string } {
+export function checkCryptoEndpoint(url: string, kind: "crypto" | "management" = "crypto"): { ok: true; url: string } | { ok: false; problem: string } {
   let u: URL;
   try {
     u = new URL(url.trim());
@@ -60,8 +60,19 @@ export function checkCryptoEndpoint(url: string): { ok: true; url: string } | { 
   if (u.username !== "" || u.password !== "") return { ok: false, problem: "it must not contain credentials" };
   if (u.search !== "" || u.hash !== "") return { ok: false, problem: "it must not have a query or fragment" };
   if (u.pathname !== "/" && u.pathname !== "") return { ok: false, problem: `it is the vault's endpoint without a path (the SDK adds /20180608/…), got path ${u.pathname}` };
-  if (/-management\.kms\./i.test(u.hostname)) {
+  if (kind === "crypto" && /-management\.kms\./i.test(u.hostname)) {
     return { ok: false, problem: "it is the vault's management endpoint; encrypt and decrypt use the Cryptographic Endpoint (https://<vault>-crypto.kms.<region>.oraclecloud.com)" };
   }
+  if (kind === "management" && /-crypto\.kms\./i.test(u.hostname)) {
+    return { ok: false, problem: "it is the vault's crypto endpoint; GetKey uses the Management Endpoint (https://<vault>-management.kms.<region>.oraclecloud.com)" };
+  }
   return { ok: true, url: `${u.protocol}//${u.host}` };
+}
+
+/** deriveManagementEndpoint turns https://<vault>-crypto.kms.<region>.… into the vault's https://<vault>-management.kms.<region>.…; null for other hosts. */
+export function deriveManagementEndpoint(cryptoUrl: string): string | null {
+  const u = new URL(cryptoUrl);
+  const m = /^([a-z0-9]+)-crypto\.(kms\..+)$/i.exec(u.hostname);
+  if (u.protocol !== "https:" || m === null) return null;
+  return `https://${m[1]}-management.${m[2]}${u.port !== "" ? `:${u.port}` : ""}`;
 }
