@@ -35,7 +35,7 @@ function setup(extra = ""): { dir: string; flags: string[] } {
   const dir = join(work, `run-${++n}`);
   mkdirSync(dir, { recursive: true });
   const { configFile } = vault.writeOciConfig(join(dir, "oci"));
-  const toml = `[keys]\nprovider = "oci-vault"\n[oci_vault]\nkey_id = "${keyId}"\ncrypto_endpoint = "${vault.endpoint}"\nconfig_file = "${configFile}"\ntimeout_ms = 2000\n${extra}`;
+  const toml = `[keys]\nprovider = "oci-vault"\n[oci_vault]\nkey_id = "${keyId}"\ncrypto_endpoint = "${vault.endpoint}"\nmanagement_endpoint = "${vault.endpoint}"\nconfig_file = "${configFile}"\ntimeout_ms = 2000\n${extra}`;
   writeFileSync(join(dir, "conclave.toml"), toml);
   return { dir, flags: ["--config", join(dir, "conclave.toml"), "--data-dir", join(dir, "data")] };
 }
@@ -51,10 +51,11 @@ describe("dist/conclave with the oci-vault provider", () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toContain("provider: oci-vault (HSM-grade)");
     expect(status.stdout).toContain(`key: ${keyId}`);
-    expect(status.stdout).toMatch(/health: ok — OCI Vault key .* usable/);
+    expect(status.stdout).toMatch(/health: ok — OCI Vault key .* usable: key "conclave-kek" ENABLED, AES-256, protection mode HSM; /);
     const test = await runCli(["keys", "test", ...flags], { cwd: dir, env: OCI_ENV });
     expect(test.code).toBe(0);
     expect(test.stdout).toContain(`key test OK: OCI Vault key ${keyId} usable`);
+    expect(vault.count("getkey")).toBe(2);
     expect(vault.count("encrypt")).toBeGreaterThan(0);
     expect(vault.count("decrypt")).toBeGreaterThan(0);
     expect(vault.requests.every((r) => r.principal === `${vault.tenancy}/${vault.user}/${vault.fingerprint}`)).toBe(true);
