@@ -32,6 +32,11 @@ export async function keysCommand(root: Root, config: Config, sub: string | unde
         const s = c.keys.status();
         const h = await c.keyProvider.health();
         console.log(`provider: ${s.provider} (${s.hsmGrade ? "HSM-grade" : "NOT HSM-grade"})\nkey: ${s.keyId}\nhealth: ${h.ok ? "ok" : "FAILING"} — ${h.detail}\ndata keys: ${s.keys} (${Object.entries(s.byStatus).map(([k, v]) => `${v} ${k}`).join(", ") || "none"})`);
+        // Accounts' customer-managed keys: last observed status and unfinished jobs (finish them with `keys rewrap --resume`).
+        for (const a of c.cmk.summary()) {
+          console.log(`account ${a.accountId}: customer-managed key ${a.key} — ${a.status}${a.detail ? ` (${a.detail})` : ""}`);
+          for (const j of a.jobs) console.log(`  ${j.kind} job ${j.state}: ${j.done}/${j.total} data keys${j.error ? ` — ${j.error}` : ""}`);
+        }
         return h.ok ? 0 : 1;
       }
       case "test": {
@@ -71,6 +76,14 @@ export async function keysCommand(root: Root, config: Config, sub: string | unde
         const n = c.rewrappedAtStart + (await c.keys.rewrapAll(progressBar("rewrapping data keys"), previous));
         await previous?.close?.();
         console.log(`${n} data key(s) rewrapped under ${c.keyProvider.describe().provider}:${c.keyProvider.describe().keyId}.`);
+        // Unfinished customer-managed-key jobs (rotation, fallback re-seal, deprovisioning) resume here too.
+        const bars = new Map<string, (done: number, total: number) => void>();
+        const jobs = await c.cmk.resumeJobs((j) => {
+          let bar = bars.get(j.id);
+          if (!bar) bars.set(j.id, (bar = progressBar(`account ${j.accountId}: ${j.kind}`)));
+          bar(j.done, j.total);
+        });
+        if (jobs) console.log(`${jobs} customer-managed key job(s) finished.`);
         return 0;
       }
     }

@@ -289,3 +289,23 @@ describe("rotation and deprovisioning", () => {
   });
 });
 
+
+describe("jobs after a crash", () => {
+  test("an unfinished rotation (the process died mid-way) is finished by resumeJobs, as `keys rewrap --resume` does", async () => {
+    await enrol();
+    await t.codec.seal(ctx(licensedId), "kept");
+    const second = kms.createKey({ region: "us-east-1" });
+    kms.setKeyState(arn, "Disabled");
+    const job = await t.cmk.rotate(actor, { provider: "aws-kms", keyRef: second, replicas: [] });
+    await t.cmk.idle();
+    // As if the server had died while the job was running: the row still says "running".
+    t.db.$client.query("UPDATE cmk_jobs SET state = 'running' WHERE id = ?").run(job.id);
+    expect(t.cmk.summary()[0]?.jobs.map((j) => j.state)).toEqual(["running"]);
+    kms.setKeyState(arn, "Enabled");
+    const seen: number[] = [];
+    expect(await t.cmk.resumeJobs((j) => seen.push(j.done))).toBe(1);
+    expect(t.cmk.job(actor.accountId, job.id).state).toBe("done");
+    expect(seen.at(-1)).toBe(t.cmk.job(actor.accountId, job.id).total);
+    expect(t.cmk.summary()[0]?.jobs).toEqual([]);
+  });
+});

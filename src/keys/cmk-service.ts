@@ -97,6 +97,10 @@ export interface CmkService {
   onStatusChange(listener: (change: CmkStatusChange) => void): () => void;
   /** usage returns key usage records (newest first). */
   usage(filter: KeyUsageFilter): KeyUsageRow[];
+  /** summary lists every account with an enrolled key: key, status and unfinished jobs (CLI `keys status`). */
+  summary(): { accountId: string; key: string; status: string; detail: string; jobs: CmkJobRow[] }[];
+  /** resumeJobs runs every unfinished (running or failed) job to its end, reporting progress; returns how many finished. */
+  resumeJobs(onProgress?: (job: CmkJobRow) => void): Promise<number>;
   /** start resumes unfinished jobs and starts the periodic health probe (an unref'd timer). */
   start(): void;
   /** idle waits for status notifications and jobs under way (tests, shutdown). */
@@ -340,6 +344,35 @@ export function createCmkService(d: CmkServiceDeps): CmkService {
       };
     },
     onStatusChange: (l) => router.onStatusChange(l),
+    summary() {
+      return allCmkSettings(d.db)
+        .filter((s) => s.activeKeyId)
+        .map((s) => {
+          const k = listCmkKeys(d.db, s.accountId).find((x) => x.id === s.activeKeyId);
+          return { accountId: s.accountId, key: k ? `${k.provider}:${k.keyRef}` : "?", status: s.status, detail: s.statusDetail, jobs: listJobs(d.db, s.accountId).filter((j) => j.state !== "done") };
+        });
+    },
+    async resumeJobs(onProgress) {
+      const todo = (d.db.$client.query("SELECT id, account_id AS accountId FROM cmk_jobs WHERE state <> 'done' ORDER BY started_at").all() as { id: string; accountId: string }[])
+        .map((r) => jobById(d.db, r.accountId, r.id)!)
+        // Only the newest unfinished job of an account matters; an older one was superseded.
+        .filter((j, i, all) => all.findLastIndex((x) => x.accountId === j.accountId) === i);
+      let finished = 0;
+      for (const j of todo) {
+        const timer = onProgress ? setInterval(() => onProgress(jobById(d.db, j.accountId, j.id)!), 500) : null;
+        try {
+          await runJob(jobDeps, j);
+          finished++;
+        } catch (err) {
+          // Recorded on the job (state failed, the provider's message); `keys status` shows it.
+          d.log.warn("customer key job stopped", { accountId: j.accountId, kind: j.kind, error: err instanceof Error ? err.message : String(err) });
+        } finally {
+          if (timer) clearInterval(timer);
+          onProgress?.(jobById(d.db, j.accountId, j.id)!);
+        }
+      }
+      return finished;
+    },
     usage: (f) => listKeyUsage(d.db, f),
     start() {
       for (const j of runningJobs(d.db)) if (!running.has(j.accountId)) launch(j);
