@@ -7,17 +7,10 @@
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import nodeDataChannel from "node-datachannel";
-import type { Server, ServerWebSocket } from "bun";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { clientBundle } from "../../src/http/client-bundle.ts";
-import { CONTENT_SECURITY_POLICY } from "../../src/http/middleware/security-headers.ts";
-import { MediaServer } from "../../src/media/media-server.ts";
-import { systemClock } from "../../src/shared/clock.ts";
-import { createLogger } from "../../src/shared/logger.ts";
-import { createSignaling, SIGNALING_PATH, type Signaling, type SocketData } from "../../src/signaling/server.ts";
 import { isCspViolation, launchChromium, watchConsole, type ConsoleProblem } from "../support/browser.ts";
+import { startClientServer, type ClientServer } from "../support/client-server.ts";
 import { eventually, installMeetingHooks, joinTiming, received, selfId } from "../support/meeting-page.ts";
-import { createFakeMeetings, type FakeMeetings } from "../support/signaling-harness.ts";
 
 setDefaultTimeout(90_000);
 
@@ -26,55 +19,15 @@ type Who = "host" | "a" | "b";
 const NAMES: Record<Who, string> = { host: "Hannah Host", a: "Ann Guest", b: "Bob Guest" };
 
 describe("meeting client ↔ real SFU in Chromium (three participants)", () => {
-  let meetings: FakeMeetings;
-  let media: MediaServer;
-  let signaling: Signaling;
-  let server: Server<SocketData>;
+  let server: ClientServer;
   let browser: Browser;
   const ctx = {} as Record<Who, BrowserContext>;
   const page = {} as Record<Who, Page>;
   const ids: Record<Who, string> = { host: "", a: "", b: "" };
   const problems: ConsoleProblem[] = [];
-  const sockets = new Set<ServerWebSocket<SocketData>>();
 
   beforeAll(async () => {
-    meetings = createFakeMeetings();
-    meetings.policy(MEETING, { waitingRoom: false, joinBeforeHost: true, screenShare: "all" });
-    const log = createLogger({ level: "error", pretty: true });
-    let sig: Signaling | null = null;
-    media = new MediaServer({ port: 40000 + Math.floor(Math.random() * 20000), bindAddress: "127.0.0.1", clock: systemClock, onSpeaker: (g, s) => sig?.setSpeaker(g, s) });
-    signaling = sig = createSignaling({ meetings, media, log, statsIntervalMs: 0 });
-    const js = clientBundle();
-    const css = await Bun.file("public/meeting.css").text();
-    const html = (who: Who): string => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Meeting</title></head><body>
-<main id="conclave-meeting" data-meeting-number="12345678901" data-topic="SFU test" data-display-name="${NAMES[who]}" data-name-editable="false" data-token-url="/token/${who}" data-csrf="c" data-host="${who === "host"}"><noscript>JavaScript needed.</noscript></main>
-<script type="module" src="/static/client.js"></script></body></html>`;
-    server = Bun.serve<SocketData>({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch(req, srv) {
-        const url = new URL(req.url);
-        const headers = { "Content-Security-Policy": CONTENT_SECURITY_POLICY };
-        if (url.pathname === SIGNALING_PATH) return signaling.upgrade(req, srv);
-        const m = /^\/(page|token)\/(host|a|b)$/.exec(url.pathname);
-        if (m && m[1] === "page") return new Response(html(m[2] as Who), { headers: { ...headers, "Content-Type": "text/html; charset=utf-8" } });
-        if (m && m[1] === "token" && req.method === "POST") return Response.json({ token: meetings.token(MEETING, NAMES[m[2] as Who], { host: m[2] === "host" }) });
-        if (url.pathname === "/static/client.js") return new Response(js, { headers: { ...headers, "Content-Type": "text/javascript" } });
-        if (url.pathname === "/static/meeting.css") return new Response(css, { headers: { ...headers, "Content-Type": "text/css" } });
-        return new Response("not found", { status: 404 });
-      },
-      websocket: {
-        ...signaling.websocket,
-        open(ws) {
-          sockets.add(ws);
-          signaling.websocket.open?.(ws);
-        },
-        close(ws, code, reason) {
-          sockets.delete(ws);
-          signaling.websocket.close?.(ws, code, reason);
-        },
-      },
-    });
+    server = await startClientServer(MEETING);
     browser = await launchChromium();
     for (const who of ["host", "a", "b"] as const) {
       ctx[who] = await browser.newContext({ permissions: ["camera", "microphone"] });
@@ -86,15 +39,13 @@ describe("meeting client ↔ real SFU in Chromium (three participants)", () => {
 
   afterAll(async () => {
     await browser?.close().catch(() => {});
-    signaling?.close();
-    media?.close();
-    await server?.stop(true);
+    await server?.stop();
     nodeDataChannel.cleanup();
   }, 30_000);
 
   async function join(who: Who): Promise<void> {
     const p = page[who];
-    await p.goto(`http://localhost:${server.port}/page/${who}`);
+    await p.goto(server.pageUrl(who, { host: who === "host", name: NAMES[who] }));
     await p.getByRole("button", { name: "Join", exact: true }).click();
     await p.locator('#conclave-meeting[data-phase="in"]').waitFor({ timeout: 20_000 }).catch(async () => {
       throw new Error(`${who} did not get into the meeting; the page says: ${await p.locator("#conclave-meeting").innerText()}`);
@@ -144,7 +95,7 @@ describe("meeting client ↔ real SFU in Chromium (three participants)", () => {
   test("a dropped signalling socket is resumed and media flows again, without a reload", async () => {
     const pcsBefore = await page.a.evaluate(() => (window as unknown as { __pcs: unknown[] }).__pcs.length);
     // Cut A's socket abruptly (as a network blip would).
-    const ws = [...sockets].find((w) => (w.data.conn as { participantId?: string } | null)?.participantId === ids.a);
+    const ws = server.socketOf(ids.a);
     if (!ws) throw new Error("no server socket found for A");
     ws.terminate();
     await page.a.locator(".banner").waitFor({ state: "visible", timeout: 10_000 });

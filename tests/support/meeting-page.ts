@@ -95,3 +95,15 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** waitForPreview waits until the pre-join camera preview shows frames (so Join measures joining, not camera start-up). */
+export async function waitForPreview(page: Page, timeoutMs = 20_000): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      const v = document.querySelector("video.preview") as HTMLVideoElement | null;
+      return v !== null && v.srcObject !== null && v.readyState >= 2;
+    },
+    null,
+    { timeout: timeoutMs },
+  );
+}

@@ -128,7 +128,8 @@ export class Stage {
   }
 
   private renderAudio(remote: RemoteTrack[]): void {
-    const mics = new Map(remote.filter((r) => r.source === "mic").map((r) => [r.track.id, r]));
+    // Keyed by participant and track: the server reuses a freed slot (same track) for someone else.
+    const mics = new Map(remote.filter((r) => r.source === "mic").map((r) => [`${r.participantId}|${r.track.id}`, r]));
     for (const [id, a] of this.sounds) {
       if (mics.has(id)) continue;
       a.srcObject = null;
