@@ -78,3 +78,14 @@ describe("helpers", () => {
     expect(truncateCodePoints("a😀b", 2)).toBe("a😀");
   });
 });
+
+describe("agreement with the server's validation (src/meetings/names.ts)", () => {
+  test("every name and chat the client sends after cleaning is accepted by the server", async () => {
+    const { validateChat, validateDisplayName } = await import("../meetings/names.ts");
+    const hostile = ["Bob \u202EGuest", "a\u200Eb\u200Fc", "x\u2028y\u2029z", "tab\there", "\u2066iso\u2069", "ok", "  spaced  "];
+    for (const raw of hostile) {
+      expect(validateDisplayName(cleanName(raw)), raw).toHaveProperty("name");
+      expect(validateChat(cleanChat(raw)), raw).toHaveProperty("text");
+    }
+  });
+});

@@ -6,7 +6,7 @@
  */
 import { MAX_CHAT_CHARS, MAX_NAME_CHARS } from "../shared/signaling.ts";
 
-const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u061C]/g;
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u061C\u200E\u200F]/g;
 // C0 and C1 controls (tab and newline are handled separately).
 const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
 const ZERO_WIDTH_ONLY = /^[\s\u200B-\u200F\uFEFF]*$/;
@@ -19,7 +19,7 @@ export function truncateCodePoints(s: string, max: number): string {
 
 /** cleanName makes a display name safe to show: one line, no control or bidi-override characters, capped. */
 export function cleanName(raw: string): string {
-  const s = raw.replace(BIDI_CONTROLS, "").replace(/[\t\r\n]/g, " ").replace(CONTROLS, "").replace(/\s+/g, " ").trim();
+  const s = raw.replace(BIDI_CONTROLS, "").replace(/[\t\r\n\u2028\u2029]/g, " ").replace(CONTROLS, "").replace(/\s+/g, " ").trim();
   return truncateCodePoints(s, MAX_NAME_CHARS);
 }
 
@@ -31,7 +31,7 @@ export function displayName(raw: string): string {
 
 /** cleanChat makes chat text safe to show: keeps line breaks, drops other controls and bidi overrides, capped. */
 export function cleanChat(raw: string): string {
-  const s = raw.replace(/\r\n?/g, "\n").replace(BIDI_CONTROLS, "").replace(CONTROLS, "").replace(/\t/g, " ");
+  const s = raw.replace(/\r\n?|[\u2028\u2029]/g, "\n").replace(BIDI_CONTROLS, "").replace(CONTROLS, "").replace(/\t/g, " ");
   return truncateCodePoints(s.replace(/\n{3,}/g, "\n\n").trim(), MAX_CHAT_CHARS);
 }
 
