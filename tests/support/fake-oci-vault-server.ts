@@ -38,6 +38,7 @@
 import { createCipheriv, createDecipheriv, createHash, createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { generateSelfSignedCert } from "../../src/crypto/tls-cert.ts";
 
 export type FakeOciOperation = "encrypt" | "decrypt" | "getkey";
 export type FakeOciKeyState = "ENABLED" | "DISABLED" | "DISABLING" | "ENABLING" | "PENDING_DELETION" | "SCHEDULING_DELETION" | "DELETED" | "UPDATING";
@@ -130,7 +131,7 @@ export class FakeOciVault {
   readonly vaultPart = `b${base32id(12)}`;
   readonly region = "iad";
   readonly requests: FakeOciRequest[] = [];
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (https:// when started with tls) */
   readonly endpoint: string;
   /** Signing keyIds (tenancy/user/fingerprint) → public key; registerApiKey adds more. */
   private readonly apiKeys = new Map<string, KeyObject>();
@@ -139,18 +140,29 @@ export class FakeOciVault {
   private readonly waits = new Set<() => void>();
   private closed = false;
 
-  private constructor(private readonly server: ReturnType<typeof Bun.serve>) {
-    this.endpoint = `http://127.0.0.1:${server.port}`;
+  private constructor(
+    private readonly server: ReturnType<typeof Bun.serve>,
+    tls: boolean,
+  ) {
+    this.endpoint = `${tls ? "https" : "http"}://127.0.0.1:${server.port}`;
     const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     this.privateKeyPem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     this.fingerprint = fingerprintOf(publicKey);
     this.apiKeys.set(`${this.tenancy}/${this.user}/${this.fingerprint}`, publicKey);
   }
 
-  static async start(): Promise<FakeOciVault> {
+  /** start listens on 127.0.0.1 (plain HTTP; `tls: true` serves HTTPS with a self-signed certificate no client trusts). */
+  static async start(opts: { tls?: boolean } = {}): Promise<FakeOciVault> {
     let self: FakeOciVault | null = null;
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 30, fetch: (req) => self!.handle(req) });
-    self = new FakeOciVault(server);
+    const tls = opts.tls ? generateSelfSignedCert({ commonName: "fake oci vault", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], days: 2 }) : null;
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      idleTimeout: 30,
+      ...(tls ? { tls: { cert: tls.certPem, key: tls.keyPem } } : {}),
+      fetch: (req) => self!.handle(req),
+    });
+    self = new FakeOciVault(server, tls !== null);
     return self;
   }
 

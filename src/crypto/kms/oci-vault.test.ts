@@ -277,6 +277,20 @@ describe("oci-vault faults → KeyUnavailableError kind", () => {
     await unavailable(missing.wrap(dek(), CTX), "denied", "not_found");
   });
 
+  test("an endpoint whose TLS certificate is not trusted → unreachable, nothing reaches the vault (verification stays on)", async () => {
+    const tlsVault = await FakeOciVault.start({ tls: true });
+    try {
+      const tlsKey = tlsVault.createKey();
+      const p = await open({ keyId: tlsKey, cryptoEndpoint: tlsVault.endpoint, configFile: tlsVault.writeOciConfig(join(dir, "tls")).configFile });
+      expect(tlsVault.endpoint).toStartWith("https://");
+      const e = await unavailable(p.wrap(dek(), CTX), "unreachable", "connection");
+      expect(e.providerMessage).toMatch(/cert|self.signed|verify/i);
+      expect(tlsVault.requests.length).toBe(0);
+    } finally {
+      await tlsVault.close();
+    }
+  });
+
   test("connection refused (vault gone) → unreachable (connection)", async () => {
     const p = await open();
     const wrapped = await p.wrap(dek(), CTX);
