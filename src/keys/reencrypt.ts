@@ -8,6 +8,15 @@ const SEALED_COLUMNS = [
   { table: "users", id: "id", column: "name_sealed", codecColumn: "name" },
   { table: "users", id: "id", column: "totp_sealed", codecColumn: "totp" },
   { table: "saml_responses", id: "id", column: "xml_sealed", codecColumn: "xml" },
+  { table: "meetings", id: "id", column: "topic_sealed", codecColumn: "topic" },
+  { table: "meetings", id: "id", column: "description_sealed", codecColumn: "description" },
+  { table: "meetings", id: "id", column: "passcode_sealed", codecColumn: "passcode" },
+  { table: "meetings", id: "id", column: "dial_passcode_sealed", codecColumn: "dial_passcode" },
+  { table: "meetings", id: "id", column: "link_token_sealed", codecColumn: "link_token" },
+  { table: "meeting_participants", id: "id", column: "name_sealed", codecColumn: "name" },
+  { table: "meeting_participants", id: "id", column: "ip_sealed", codecColumn: "ip" },
+  { table: "meeting_participants", id: "id", column: "device_sealed", codecColumn: "device" },
+  { table: "meeting_chat", id: "id", column: "text_sealed", codecColumn: "text" },
 ] as const;
 
 /**

@@ -144,3 +144,26 @@ describe("meetings live", () => {
     expect(auditActions(t, owner.accountId)).not.toContain("meeting.lock");
   });
 });
+
+describe("key rotation", () => {
+  test("keys reencrypt re-seals meeting metadata, attendance and chat under the new keys", async () => {
+    const { reencryptRetired } = await import("../keys/reencrypt.ts");
+    const m = await scheduleMeeting(t.meetings.deps, actor, form({ settings: { "meeting.waiting_room": "false" } }));
+    const room = t.meetings.live.room(m.id);
+    const h = room.join(hostGrant(m.id));
+    if (h.outcome !== "joined") throw new Error();
+    await t.meetings.live.chat(m.id, h.participantId, "secret plans");
+    await t.meetings.live.settled();
+    const before = JSON.stringify(t.db.$client.query("SELECT topic_sealed, passcode_sealed FROM meetings").all());
+    await t.keys.rotate(owner.accountId, "meeting_metadata");
+    await t.keys.rotate(owner.accountId, "chat");
+    const r = await reencryptRetired(t.db, t.codec);
+    expect(r).toMatchObject({ remaining: 0 });
+    expect(r.reencrypted).toBeGreaterThanOrEqual(5 + 3 + 1);
+    expect(JSON.stringify(t.db.$client.query("SELECT topic_sealed, passcode_sealed FROM meetings").all())).not.toBe(before);
+    const again = (await t.meetings.deps.repo.get(owner.accountId, m.id))!;
+    expect([again.topic, again.passcode]).toEqual([m.topic, m.passcode]);
+    expect((await t.meetings.deps.repo.chat(owner.accountId, m.id)).map((c) => c.text)).toEqual(["secret plans"]);
+    expect((await t.meetings.deps.repo.attendance(owner.accountId, m.id)).map((a) => a.name)).toEqual([owner.name]);
+  });
+});
