@@ -129,7 +129,8 @@ export async function runJob(d: CmkJobDeps, job: CmkJobRow): Promise<void> {
       setCmkKeyState(d.db, accountId, job.fromKeyId, "retired", now);
     }
     if (job.kind === "deprovision") {
-      const keys = listCmkKeys(d.db, accountId).filter((k) => k.state !== "deprovisioned");
+      // Keys retired by an earlier rotation could be disabled already; these are the ones still in use until now.
+      const keys = listCmkKeys(d.db, accountId).filter((k) => k.state === "active" || k.state === "rotating");
       for (const k of keys) setCmkKeyState(d.db, accountId, k.id, "deprovisioned", now);
       upsertCmkSettings(d.db, accountId, { activeKeyId: null, deprovisionedAt: now, deprovisionedKey: keys.map((k) => `${k.provider}:${k.keyRef}`).join(", "), status: "unknown", statusReason: "", statusDetail: "" });
     }
