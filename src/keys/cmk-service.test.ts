@@ -309,3 +309,18 @@ describe("jobs after a crash", () => {
     expect(t.cmk.summary()[0]?.jobs).toEqual([]);
   });
 });
+
+describe("storage rules", () => {
+  test("the usage report is append-only; deleting an account removes its CMK settings, keys, licences, recipients and jobs", async () => {
+    await enrol();
+    await t.codec.seal(ctx(licensedId), "x");
+    expect(() => t.db.$client.query("UPDATE key_usage SET outcome = 'ok'").run()).toThrow(/append-only/);
+    expect(() => t.db.$client.query("DELETE FROM key_usage").run()).toThrow(/append-only/);
+    const { terminateAccount } = await import("../accounts/account-deletion.ts");
+    terminateAccount(t.auth, actor.accountId, (id) => t.keys.shred(id), "test");
+    for (const table of ["cmk_settings", "cmk_keys", "cmk_data_keys", "cmk_licences", "cmk_recipients", "cmk_jobs"]) {
+      expect(t.db.$client.query(`SELECT count(*) AS n FROM ${table} WHERE account_id = ?`).get(actor.accountId)).toEqual({ n: 0 });
+    }
+    expect((t.db.$client.query("SELECT count(*) AS n FROM key_usage WHERE account_id = ?").get(actor.accountId) as { n: number }).n).toBeGreaterThan(0);
+  });
+});

@@ -5,6 +5,7 @@ import m2 from "../../migrations/0002_identity.sql" with { type: "text" };
 import m3 from "../../migrations/0003_data_keys.sql" with { type: "text" };
 import m4 from "../../migrations/0004_meetings.sql" with { type: "text" };
 import m5 from "../../migrations/0005_cmk.sql" with { type: "text" };
+import m6 from "../../migrations/0006_cmk_append_only_and_account_deletion.sql" with { type: "text" };
 
 /** embeddedMigrations lists each migration's journal entry and SQL text, oldest first. */
 export const embeddedMigrations: { tag: string; when: number; breakpoints: boolean; sql: string }[] = [
@@ -14,4 +15,5 @@ export const embeddedMigrations: { tag: string; when: number; breakpoints: boole
   { tag: "0003_data_keys", when: 1795440633958, breakpoints: true, sql: m3 },
   { tag: "0004_meetings", when: 1795446196402, breakpoints: true, sql: m4 },
   { tag: "0005_cmk", when: 1795446292633, breakpoints: true, sql: m5 },
+  { tag: "0006_cmk_append_only_and_account_deletion", when: 1795447976023, breakpoints: true, sql: m6 },
 ];
