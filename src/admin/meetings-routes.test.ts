@@ -170,3 +170,22 @@ describe("/meetings", () => {
     expect(res.headers.get("location")).toBe("/signin?next=%2Fmeetings");
   });
 });
+
+describe("attendance on the meeting page", () => {
+  test("shows who joined, when, from where and with what, escaped", async () => {
+    const m = await schedule(owner, { "meeting.waiting_room": "false", "meeting.join_before_host": "true" });
+    const room = t.meetings.live.room(m.id);
+    const v = room.join({ meetingId: m.id, accountId: owner.accountId, displayName: "<b>Gus</b>", userId: null, internal: false, host: false, ip: "198.51.100.23", device: "Mozilla/5.0 TestBrowser", identity: "guest:g" });
+    if (v.outcome !== "joined") throw new Error();
+    t.meetings.live.stats(m.id, v.participantId, { rttMs: 21 });
+    room.leave(v.participantId);
+    await t.meetings.live.settled();
+    const html = await (await owner.browser.get(`/meetings/${m.id}`)).text();
+    expect(html).toContain("<h2>Attendance</h2>");
+    expect(html).toContain("&lt;b&gt;Gus&lt;/b&gt;");
+    expect(html).toContain("198.51.100.23");
+    expect(html).toContain("Mozilla/5.0 TestBrowser");
+    expect(html).toContain("rttMs 21");
+    expect(html).toContain("(left)");
+  });
+});

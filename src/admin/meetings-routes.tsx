@@ -9,7 +9,7 @@ import {
 } from "../meetings/meetings.ts";
 import { AppError } from "../shared/errors.ts";
 import type { AdminDeps } from "./deps.ts";
-import { invitationText, MeetingFormView, showValue, whenText } from "./meetings-views.tsx";
+import { Attendance, invitationText, MeetingFormView, showValue, whenText } from "./meetings-views.tsx";
 import { Csrf, formText, Notice, page, readForm, seeOther } from "./ui.tsx";
 
 /** readMeetingForm reads the schedule/edit form fields. */
@@ -138,6 +138,7 @@ export function meetingsRoutes(deps: AdminDeps): Hono<AppEnv> {
           <label for="invitation">Copy and send this text</label>
           <textarea id="invitation" readonly rows={12}>{invitationText(m, await ownerName(c), link)}</textarea>
         </section>
+        <Attendance rows={await md.repo.attendance(m.accountId, m.id)} />
         <section class="card">
           <h2>Security</h2>
           <table>

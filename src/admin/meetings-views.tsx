@@ -3,6 +3,7 @@ import type { AppContext } from "../http/context.ts";
 import { formatMeetingNumber } from "../meetings/codes.ts";
 import { MEETING_SETTING_KEYS, type MeetingSettingKey, type MeetingSettings } from "../meetings/meeting-settings.ts";
 import type { MeetingForm, MeetingView } from "../meetings/meetings.ts";
+import type { AttendanceRecord } from "../meetings/meetings.ts";
 import { Csrf, Field, fmtTime, Notice } from "./ui.tsx";
 
 const RECURRENCE_LABELS: Record<string, string> = { none: "Does not repeat", daily: "Daily", weekly: "Weekly", monthly: "Monthly" };
@@ -103,4 +104,31 @@ export function invitationText(m: MeetingView, ownerName: string, link: string):
   if (m.settings["meeting.passcode_required"].value === true) lines.push(`Passcode: ${m.passcode}`, `Dial-in passcode: ${m.dialPasscode}`);
   if (m.description) lines.push("", m.description);
   return lines.join("\n");
+}
+
+/** Attendance lists who took part (newest 200 seats): times, address, device and connection summary. */
+export function Attendance({ rows }: { rows: AttendanceRecord[] }) {
+  if (rows.length === 0) return null;
+  const shown = rows.slice(-200).reverse();
+  return (
+    <section class="card">
+      <h2>Attendance</h2>
+      <table>
+        <thead><tr><th>Name</th><th>Arrived</th><th>Admitted</th><th>Left</th><th>Address</th><th>Device</th><th>Connection</th></tr></thead>
+        <tbody>
+          {shown.map((r) => (
+            <tr>
+              <td>{r.name}{r.host && <span class="badge">host</span>}{r.internal ? <span class="badge">member</span> : <span class="badge">guest</span>}</td>
+              <td>{fmtTime(r.arrivedAt)}</td>
+              <td>{r.joinedAt ? fmtTime(r.joinedAt) : "—"}</td>
+              <td>{r.leftAt ? `${fmtTime(r.leftAt)} (${(r.leftReason ?? "").replaceAll("_", " ")})` : "—"}</td>
+              <td>{r.ip || "—"}</td>
+              <td class="muted">{r.device.slice(0, 80) || "—"}</td>
+              <td class="muted">{Object.entries(r.stats).map(([k, v]) => `${k} ${v}`).join(", ") || "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
 }

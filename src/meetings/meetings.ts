@@ -10,6 +10,8 @@ import { invalid, notFound } from "../shared/errors.ts";
 import { newId } from "../shared/ids.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { MeetingRecord, MeetingsRepo } from "../storage/meetings-repo.ts";
+
+export type { AttendanceRecord, MeetingRecord } from "../storage/meetings-repo.ts";
 import { randomDialPasscode, randomLinkToken, randomMeetingNumber, randomPasscode } from "./codes.ts";
 import { meetingSettings, parseOverrides, type MeetingSettingKey, type MeetingSettings, MEETING_SETTING_KEYS } from "./meeting-settings.ts";
 
