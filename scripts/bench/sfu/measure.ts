@@ -18,6 +18,8 @@ export interface SfuDriver {
   readonly bindAddress: string;
   /** addPublishers publishes each pub and subscribes its companion sub to the other publishers. */
   addPublishers(peers: readonly { pub: PublisherPeer; sub: SubscriberPeer }[]): Promise<void>;
+  /** diagnose describes problems the driver saw (signalling errors), for the log; "" if none. */
+  diagnose?(): string;
   /** addSubscriber joins a receive-only participant subscribed to every publisher. */
   addSubscriber(sub: SubscriberPeer, publishers: readonly PublisherPeer[]): Promise<void>;
 }
@@ -56,6 +58,26 @@ export interface LevelResult {
   serverRssMb: number;
   /** subscribers that had not received every stream when the window started */
   incompleteSubscribers: number;
+  /** the generator's event-loop delay (1 ms timer) during the window: p99 and max */
+  loopLagP99Ms: number;
+  loopLagMaxMs: number;
+}
+
+/** lagMonitor measures how late a 1 ms timer fires in this (the generator's) process. */
+function lagMonitor(): { stop(): { p99: number; max: number } } {
+  const gaps: number[] = [];
+  let last = performance.now();
+  const iv = setInterval(() => {
+    const now = performance.now();
+    gaps.push(now - last - 1);
+    last = now;
+  }, 1);
+  return {
+    stop() {
+      clearInterval(iv);
+      return { p99: percentile(gaps, 99), max: gaps.length ? Math.max(...gaps) : Number.NaN };
+    },
+  };
 }
 
 const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
@@ -124,11 +146,14 @@ export async function runLevels(driver: SfuDriver, plan: LoadPlan, log: (m: stri
       await Promise.all(pending);
       // Every subscriber (publishers' companions included) must receive every stream it expects.
       await waitFor(`${driver.name}: every subscriber receiving every stream`, () => subs.every((w, i) => expectedFor(w, i < plan.publishers ? i : null).length === 0), 30_000).catch((e: Error) => log(`warning: ${e.message}`));
-      const incomplete = subs.filter((w, i) => expectedFor(w, i < plan.publishers ? i : null).length > 0).length;
+      const missing = subs.map((w, i) => ({ name: w.peer.name, streams: expectedFor(w, i < plan.publishers ? i : null) })).filter((m) => m.streams.length > 0);
+      const incomplete = missing.length;
+      if (incomplete) log(`${driver.name}: not receiving everything: ${missing.map((m) => `${m.name} lacks streams ${m.streams.join(",")}`).join("; ")}${driver.diagnose?.() ? `; ${driver.diagnose()}` : ""}`);
       for (const w of subs) w.watching = false;
       log(`${driver.name}: level ${li + 1}: ${plan.publishers} publishers, ${target} subscribers up in ${((performance.now() - t0) / 1000).toFixed(1)} s; warm-up ${plan.warmupMs / 1000} s`);
       await Bun.sleep(plan.warmupMs);
 
+      const lag = lagMonitor();
       const cpu0 = cpuSeconds(driver.pid);
       const self0 = cpuSeconds("self");
       const start = performance.now();
@@ -141,6 +166,7 @@ export async function runLevels(driver: SfuDriver, plan: LoadPlan, log: (m: stri
       const cpu1 = cpuSeconds(driver.pid);
       const self1 = cpuSeconds("self");
       const rss = rssMb(driver.pid);
+      const loopLag = lag.stop();
       await Bun.sleep(300); // packets in flight at the end of the window
       const got = recorder.collect();
 
@@ -171,10 +197,12 @@ export async function runLevels(driver: SfuDriver, plan: LoadPlan, log: (m: stri
         generatorCpuPct: ((self1 - self0) / seconds) * 100,
         serverRssMb: rss,
         incompleteSubscribers: incomplete,
+        loopLagP99Ms: loopLag.p99,
+        loopLagMaxMs: loopLag.max,
       };
       log(
         `${driver.name}: ${r.level}: offered ${r.offeredPps.toFixed(0)} pps, forwarded ${r.forwardedPps.toFixed(0)} pps (expected ${r.expectedPps.toFixed(0)}), loss ${r.lossPct.toFixed(2)}%, ` +
-          `p50 ${r.p50Ms.toFixed(2)} ms, p95 ${r.p95Ms.toFixed(2)} ms, server CPU ${r.serverCpuPct.toFixed(0)}%, ${r.cpuSecondsPerMillion.toFixed(2)} CPU-s/M, generator CPU ${r.generatorCpuPct.toFixed(0)}%`,
+          `p50 ${r.p50Ms.toFixed(2)} ms, p95 ${r.p95Ms.toFixed(2)} ms, server CPU ${r.serverCpuPct.toFixed(0)}%, ${r.cpuSecondsPerMillion.toFixed(2)} CPU-s/M, generator CPU ${r.generatorCpuPct.toFixed(0)}%, generator loop lag p99 ${r.loopLagP99Ms.toFixed(1)} ms max ${r.loopLagMaxMs.toFixed(0)} ms`,
       );
       results.push(r);
     }

@@ -2,6 +2,7 @@
 // measured, not tested.
 import { describe, expect, test } from "bun:test";
 import { goals, sideBySide, type SfuRun } from "./report.ts";
+import { Recorder } from "./traffic.ts";
 import type { LevelResult } from "./measure.ts";
 import { buildAudioPacket, buildVideoPacket, DEFAULT_VIDEO, readTag, stampPacket, tagOffset, videoPacketsPerSecond } from "./synthetic.ts";
 
@@ -87,6 +88,8 @@ const level = (over: Partial<LevelResult>): LevelResult => ({
   generatorCpuPct: 60,
   serverRssMb: 90,
   incompleteSubscribers: 0,
+  loopLagP99Ms: 1,
+  loopLagMaxMs: 2,
   ...over,
 });
 
@@ -99,5 +102,31 @@ describe("report", () => {
     expect(g[0]!.measured).toContain("0.50×");
     expect(goals(undefined, janus, {}).map((x) => x.met)).toEqual([null, null, null, null]);
     expect(sideBySide(conclave, janus)).toContain("| full: server CPU-s per million forwarded | 10.00 | 20.00 | 0.50× |");
+  });
+});
+
+describe("Recorder", () => {
+  test("counts only packets sent inside the window and decodes their send time", () => {
+    const rec = new Recorder();
+    const at = (sentMs: number): Uint8Array => {
+      const p = forwardWithExtension(buildVideoPacket("fu-middle", false, 1100, fields, 3, 9));
+      stampPacket(p, tagOffset(p), sentMs);
+      return p;
+    };
+    const t = performance.now();
+    rec.open(t - 100);
+    rec.sink(at(t - 200)); // before the window
+    rec.sink(at(t - 50));
+    rec.sink(Uint8Array.of(0x80, 201, 0, 1, 0, 0, 0, 1)); // RTCP: ignored
+    rec.sink(new Uint8Array(50).fill(0x80)); // no tag
+    rec.close(t + 1000);
+    rec.sink(at(t + 1000)); // at the end: outside
+    const r = rec.collect();
+    expect(r.received).toBe(1);
+    expect(rec.total).toBe(3);
+    expect(rec.untagged).toBe(1);
+    // latency = receive time − embedded send time (t − 50)
+    expect(r.latenciesMs[0]!).toBeGreaterThanOrEqual(50);
+    expect(r.latenciesMs[0]!).toBeLessThanOrEqual(performance.now() - (t - 50));
   });
 });

@@ -158,6 +158,12 @@ function findMagic(p: Uint8Array, from: number): number {
   return -1;
 }
 
+/** tagAt is the offset of the tag inside a forwarded RTP packet, or -1 (no allocation). */
+export function tagAt(p: Uint8Array): number {
+  const start = payloadStart(p);
+  return start < 0 ? -1 : findMagic(p, start);
+}
+
 /** readTag finds and decodes the tag of a forwarded RTP packet, or null (RTCP, foreign packets). */
 export function readTag(p: Uint8Array): Tag | null {
   if (p.length < 2 || (p[1]! >= 192 && p[1]! <= 223)) return null; // RTCP

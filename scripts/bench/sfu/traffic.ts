@@ -3,7 +3,7 @@
 // per-packet latency (receive time − embedded send time, one clock) and counts for loss.
 
 import type { PublisherPeer } from "./peers.ts";
-import { buildAudioPacket, buildVideoPacket, readTag, stampPacket, tagOffset, type AudioProfile, type VideoProfile, type VideoPacketKind } from "./synthetic.ts";
+import { buildAudioPacket, buildVideoPacket, stampPacket, tagAt, tagOffset, type AudioProfile, type VideoProfile, type VideoPacketKind } from "./synthetic.ts";
 import { H264_PT, OPUS_PT } from "./synthetic.ts";
 
 interface Stream {
@@ -125,8 +125,6 @@ export interface WindowResult {
   /** packets received whose embedded send time lies in the window */
   received: number;
   latenciesMs: Float64Array;
-  /** received packets per stream id */
-  perStream: Map<number, number>;
 }
 
 /** Recorder collects receptions: total count always, and latency samples inside a window. */
@@ -139,32 +137,36 @@ export class Recorder {
   private windowEnd = Number.NEGATIVE_INFINITY;
   private lat = new Float64Array(1 << 20);
   private n = 0;
-  private perStream = new Map<number, number>();
 
-  /** sink is the callback subscribers call for each decrypted packet. */
-  readonly sink = (packet: Buffer): void => {
+  /** scratch decodes the big-endian float64 send time without allocating (GC pauses would show up as latency). */
+  private readonly scratch = new Float64Array(1);
+  private readonly scratchBytes = new Uint8Array(this.scratch.buffer);
+
+  /** sink is the callback subscribers call for each decrypted packet; it allocates nothing. */
+  readonly sink = (packet: Uint8Array): void => {
     const now = performance.now();
-    if (packet.length >= 2 && packet[1]! >= 192 && packet[1]! <= 223) return; // RTCP
-    const tag = readTag(packet);
-    if (!tag) {
+    if (packet.length < 2 || (packet[1]! >= 192 && packet[1]! <= 223)) return; // RTCP
+    const at = tagAt(packet);
+    if (at < 0) {
       this.untagged++;
       return;
     }
     this.total++;
-    if (tag.sentMs < this.windowStart || tag.sentMs >= this.windowEnd) return;
+    const b = this.scratchBytes;
+    for (let i = 0; i < 8; i++) b[i] = packet[at + 19 - i]!; // big-endian on the wire, little-endian here
+    const sentMs = this.scratch[0]!;
+    if (sentMs < this.windowStart || sentMs >= this.windowEnd) return;
     if (this.n === this.lat.length) {
       const bigger = new Float64Array(this.lat.length * 2);
       bigger.set(this.lat);
       this.lat = bigger;
     }
-    this.lat[this.n++] = now - tag.sentMs;
-    this.perStream.set(tag.stream, (this.perStream.get(tag.stream) ?? 0) + 1);
+    this.lat[this.n++] = now - sentMs;
   };
 
   /** open starts recording packets sent from `startMs` (performance.now()) on. */
   open(startMs: number): void {
     this.n = 0;
-    this.perStream = new Map();
     this.windowStart = startMs;
     this.windowEnd = Number.POSITIVE_INFINITY;
   }
@@ -176,7 +178,7 @@ export class Recorder {
 
   /** collect returns the window's figures and stops recording. */
   collect(): WindowResult {
-    const result = { received: this.n, latenciesMs: this.lat.slice(0, this.n), perStream: this.perStream };
+    const result = { received: this.n, latenciesMs: this.lat.slice(0, this.n) };
     this.windowStart = Number.POSITIVE_INFINITY;
     this.windowEnd = Number.NEGATIVE_INFINITY;
     return result;
