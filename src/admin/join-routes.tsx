@@ -58,6 +58,7 @@ export function joinRoutes(deps: AdminDeps): Hono<AppEnv> {
   const limited = (c: AppContext, message: string) => page(c, "Join a meeting", <JoinForm c={c} error={message} />, 429);
 
   app.get("/join", (c) => page(c, "Join a meeting", <JoinForm c={c} />));
+  app.get("/j", (c) => seeOther(c, "/join"));
   app.post("/join", async (c) => {
     const body = await readForm(c);
     const attempt = tryPasscode(mm.join, source(c), formText(body, "number").slice(0, 40), formText(body, "passcode").slice(0, 100));

@@ -167,3 +167,23 @@ describe("key rotation", () => {
     expect((await t.meetings.deps.repo.attendance(owner.accountId, m.id)).map((a) => a.name)).toEqual([owner.name]);
   });
 });
+
+describe("settings changed on the admin pages", () => {
+  test("reach a running meeting: authenticated-only switched on refuses waiting guests", async () => {
+    const m = await scheduleMeeting(t.meetings.deps, actor, form());
+    const live = t.meetings.live;
+    const seen: RoomEffect[] = [];
+    live.subscribe((_id, fx) => seen.push(...fx));
+    const room = live.room(m.id);
+    room.join(hostGrant(m.id));
+    const g = room.join(grant(m.id));
+    if (g.outcome !== "waiting") throw new Error();
+    live.refreshPolicies();
+    expect(seen).toEqual([]);
+    const res = await owner.browser.postForm("/admin/settings", { key: "meeting.authenticated_only", value: "true" });
+    expect(res.status).toBe(303);
+    live.refreshPolicies();
+    expect(seen).toContainEqual(expect.objectContaining({ kind: "ended", participantId: g.participantId, reason: "denied" }));
+    expect(room.waiting()).toEqual([]);
+  });
+});

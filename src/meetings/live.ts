@@ -50,6 +50,8 @@ export interface MeetingsLiveService extends MeetingsLive {
   endAccountMeetings(accountId: string, reason: EndReason, message: string): number;
   /** setGate installs the check run when a room starts or someone joins. */
   setGate(gate: MeetingsGate | undefined): void;
+  /** refreshPolicies re-reads every running meeting's settings (admin changes); runs every 15 s. */
+  refreshPolicies(): void;
   /** sweep drops seats whose resume window passed (also runs on a timer). */
   sweep(): void;
   /** liveMeetingIds lists running rooms (optionally of one account). */
@@ -301,14 +303,36 @@ export function createMeetingsLive(deps: LiveDeps): MeetingsLiveService {
     setGate(g) {
       gate = g;
     },
+    refreshPolicies() {
+      for (const [id, r] of [...rooms]) {
+        const now = policyNow(id);
+        if (!now) {
+          service.endMeeting(r.inner.accountId, id, "ended", "The meeting was deleted.");
+          continue;
+        }
+        const fx = r.inner.update({ policy: now.policy });
+        observe(r.inner.accountId, fx);
+        emit(id, fx);
+      }
+    },
     sweep() {
       for (const id of [...rooms.keys()]) sweepRoom(id);
     },
     liveMeetingIds: (accountId) => [...rooms.values()].filter((r) => !accountId || r.inner.accountId === accountId).map((r) => r.inner.meetingId),
     settled: () => chain,
     close() {
+      clearInterval(poll);
       for (const r of rooms.values()) if (r.timer) clearTimeout(r.timer);
     },
   };
+  // Settings changed on the admin pages reach running meetings within 15 s (editing a meeting applies at once).
+  const poll = setInterval(() => {
+    try {
+      service.refreshPolicies();
+    } catch (err) {
+      log.error("meeting settings not refreshed", { error: err });
+    }
+  }, 15_000);
+  (poll as { unref?: () => void }).unref?.();
   return service;
 }
