@@ -31,7 +31,7 @@ export const schema = {
   keys: {
     provider: { type: "string", default: "local", oneOf: ["local", "pkcs11", "aws-kms", "azure-keyvault", "oci-vault"], help: "Key provider holding the server key-encryption key: local (key file), pkcs11 (an HSM; see [pkcs11]), aws-kms (see [aws_kms]), azure-keyvault (see [azure_keyvault]) or oci-vault (see [oci_vault])." },
     local_key_file: { type: "string", default: "", secretRef: true, help: "Local key file (mode 0600). Empty: <data_dir>/keys/local.key. Not HSM-grade." },
-    cmk_probe_seconds: { type: "int", default: 60, min: 5, max: 3600, help: "How often every account's customer-managed key is health-checked (status e-mails, fallback re-seal, due deprovisioning)." },
+    cmk_probe_seconds: { type: "int", default: 60, min: 5, max: 300, help: "How often every account's customer-managed key is health-checked (status e-mails, fallback re-seal, due deprovisioning); at most the 5-minute data-key cache lifetime, so a revoked key is purged from memory within it." },
   },
   pkcs11: {
     module: { type: "string", default: "", help: "Absolute path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so." },

@@ -186,6 +186,33 @@ describe("outages", () => {
     expect(wrappedBy(dekOf(await t.codec.seal(ctx(otherId), "fine")))).toStartWith("local:");
   });
 
+  test("fallback off: a page that would store protected content answers 503 with why, and the stored value is unchanged", async () => {
+    await enrol({ fallback: false });
+    const owner = (await t.auth.users.get(actor.accountId, licensedId))!;
+    east.failNext(1000, { type: "status", status: 503 });
+    await t.cmk.checkNow(actor.accountId);
+    await t.cmk.idle();
+    const b = await t.signIn(owner.email);
+    const roleId = owner.roleId;
+    const res = await b.postForm(`/admin/users/${licensedId}`, { name: "Renamed During Outage", roleId });
+    expect(res.status).toBe(503);
+    expect((await res.text()).replaceAll("&#39;", "'")).toContain("Not saved: your organisation's aws-kms key");
+    east.clearFaults();
+    expect((await t.auth.users.get(actor.accountId, licensedId))!.name).toBe(owner.name);
+  });
+
+  test("a deleted key (NotFoundException) is a denial: fails closed", async () => {
+    await enrol({ fallback: true });
+    const sealed = await t.codec.seal(ctx(licensedId), "secret");
+    kms.deleteKey(arn);
+    await t.cmk.checkNow(actor.accountId);
+    await t.cmk.idle();
+    expect(t.cmk.overview(actor.accountId).settings?.status).toBe("denied");
+    expect(t.cmk.overview(actor.accountId).settings?.statusDetail).toContain("NotFoundException");
+    await expect(t.codec.open(ctx(licensedId), sealed)).rejects.toThrow(/refuses to be used/);
+    await expect(t.codec.seal(ctx(licensedId), "new")).rejects.toThrow(/^Not saved/);
+  });
+
   test("an outage seen on a real unwrap (not the probe) changes the status too", async () => {
     await enrol({ fallback: true });
     const sealed = await t.codec.seal(ctx(licensedId), "v");

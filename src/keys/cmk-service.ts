@@ -376,6 +376,8 @@ export function createCmkService(d: CmkServiceDeps): CmkService {
     usage: (f) => listKeyUsage(d.db, f),
     start() {
       for (const j of runningJobs(d.db)) if (!running.has(j.accountId)) launch(j);
+      // The status stored at the last shutdown may be stale: check every key once at start.
+      void service.checkNow().catch((err) => d.log.error("customer key check failed", { error: err instanceof Error ? err.message : String(err) }));
       if (timer === null) {
         timer = setInterval(() => void service.checkNow().catch((err) => d.log.error("customer key check failed", { error: err instanceof Error ? err.message : String(err) })), d.probeIntervalMs);
         timer.unref?.();
