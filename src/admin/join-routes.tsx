@@ -55,7 +55,10 @@ export function joinRoutes(deps: AdminDeps): Hono<AppEnv> {
     const user = actor ? await mm.deps.accounts.users.get(actor.accountId, actor.userId) : undefined;
     return { actor, email: user?.email ?? null, passed: (id) => mm.passes.has(cookie, id) };
   };
-  const limited = (c: AppContext, message: string) => page(c, "Join a meeting", <JoinForm c={c} error={message} />, 429);
+  const limited = (c: AppContext, message: string) => {
+    c.get("log").warn("join attempt budget exhausted", { source: source(c) });
+    return page(c, "Join a meeting", <JoinForm c={c} error={message} />, 429);
+  };
 
   app.get("/join", (c) => page(c, "Join a meeting", <JoinForm c={c} />));
   app.get("/j", (c) => seeOther(c, "/join"));

@@ -74,6 +74,7 @@ function SignInForm({ c, email, next, error }: { c: AppContext; email: string; n
           <a href="/signin/sso">Sign in with SSO</a>
         </div>
       </form>
+      <p class="hint">Invited to a meeting? <a href="/join">Join it with the meeting ID</a> — no account needed.</p>
     </section>
   );
 }
