@@ -68,6 +68,8 @@ describe("meeting client ↔ real SFU in Chromium (three participants)", () => {
         await eventually(`${me} receiving ${other}'s audio (packets above ${before})`, async () => ((await received(page[me]))[ids[other]]?.audioPackets ?? 0) > before, 20_000);
       }
     }
+    // The server names the active speaker (fake microphones beep): some tile is highlighted.
+    await eventually("an active-speaker highlight on the host's page", async () => (await page.host.locator(".tile.speaking").count()) > 0, 20_000);
     const t = await joinTiming(page.b);
     console.log(`join time (in-process server): Join click → first remote frame ${t.joinToFirstFrame} ms`);
   });

@@ -104,13 +104,19 @@ export function startApp(root: HTMLElement, cfg: ClientConfig): void {
     if (s.phase !== lastPhase) {
       lastPhase = s.phase;
       if (s.phase === "prejoin" || s.phase === "connecting") show("prejoin");
-      else if (s.phase === "waiting") show("waiting");
+      else if (s.phase === "waiting") {
+        show("waiting");
+        waiting.focus();
+      }
       else if (s.phase === "ended") {
         stage.clear();
         ended.render(s.ended?.reason ?? "ended", s.ended?.message ?? "");
         show("ended");
         return;
-      } else show("meeting");
+      } else if (meeting.hidden) {
+        show("meeting");
+        toolbar.focus();
+      }
     }
     root.dataset.phase = s.phase;
     if (s.phase === "waiting" && s.waitingReason) waiting.render(s.waitingReason);

@@ -11,12 +11,17 @@ export class WaitingScreen {
 
   constructor(leave: () => void) {
     this.text = h("p", { attrs: { role: "status" } });
-    this.el = h("section", { class: "waiting card narrow", attrs: { "aria-labelledby": "waiting-title", hidden: true } }, h("h1", { id: "waiting-title", text: "Waiting to join" }), this.text, h("div", { class: "actions" }, button("Leave", leave, { class: "secondary" })));
+    this.el = h("section", { class: "waiting card narrow", attrs: { "aria-labelledby": "waiting-title", hidden: true } }, h("h1", { id: "waiting-title", text: "Waiting to join", attrs: { tabindex: "-1" } }), this.text, h("div", { class: "actions" }, button("Leave", leave, { class: "secondary" })));
   }
 
   /** render shows why the participant waits. */
   render(reason: "waiting_room" | "host_absent"): void {
     this.text.textContent = waitingText(reason);
+  }
+
+  /** focus moves the keyboard focus to the heading (the screen replaced the one that had it). */
+  focus(): void {
+    this.el.querySelector<HTMLElement>("h1")?.focus();
   }
 }
 

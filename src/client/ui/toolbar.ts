@@ -65,6 +65,11 @@ export class Toolbar {
     );
   }
 
+  /** focus puts the keyboard focus on the first control (on entering the meeting). */
+  focus(): void {
+    this.mic.focus();
+  }
+
   /** render shows the current state on the buttons. */
   render(s: ToolbarState): void {
     setToggle(this.mic, !s.micOn, "Mute");
