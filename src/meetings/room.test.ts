@@ -122,6 +122,11 @@ describe("host controls", () => {
     expect(kinds(res.effects)).toEqual(["admitted", "participant.joined", "waiting.updated"]);
     expect(res.effects[1]).toMatchObject({ target: { to: "all", except: g } });
     expect(r.waiting()).toEqual([]);
+    // the admitted effect carries the resume secret the welcome needs
+    const resume = (res.effects[0] as { resume?: string }).resume!;
+    expect(resume).toMatch(/^[\w-]{32}$/);
+    r.disconnected(g);
+    expect(r.resume(resume)).toMatchObject({ outcome: "joined", participantId: g });
   });
 
   test("deny ends a waiting guest's wait; they may ask again", () => {

@@ -3,11 +3,13 @@
  * in-memory state machine driven by a clock. Every change returns the RoomEffects the
  * signalling layer must carry out; nothing here does I/O.
  */
-import type { Clock } from "../shared/clock.ts";
 import { newId, randomToken } from "../shared/ids.ts";
 import type { EndReason, MeetingInfo, ParticipantInfo, Role, WaitingInfo } from "../shared/signaling.ts";
-import type { ActionResult, HostAction, JoinGrant, JoinVerdict, LiveRoom, RoomEffect } from "./live-types.ts";
-import { admissionOf, MESSAGES, type RoomPolicy } from "./room-policy.ts";
+import type { ActionResult, HostAction, JoinGrant, JoinVerdict, RoomEffect } from "./live-types.ts";
+import { admissionOf, MESSAGES } from "./room-policy.ts";
+import type { Room, RoomOptions } from "./room-types.ts";
+
+export type { Room, RoomOptions } from "./room-types.ts";
 
 /** RESUME_WINDOW_MS is how long a dropped seat can be taken back with its resume secret. */
 export const RESUME_WINDOW_MS = 60_000;
@@ -34,36 +36,6 @@ interface Seat {
   videoStopped: boolean;
   resume: string;
   disconnectedAt: number | null;
-}
-
-/** RoomOptions configure a new live room. */
-export interface RoomOptions {
-  meetingId: string;
-  accountId: string;
-  topic: string;
-  policy: RoomPolicy;
-  clock: Clock;
-  /** checked on every join: e.g. the account's keys are unavailable */
-  gate?: () => { ok: true } | { ok: false; message: string };
-}
-
-/** Room is a LiveRoom plus what the meetings service drives: settings changes, expiry, forced end. */
-export interface Room extends LiveRoom {
-  /** update applies a changed topic and/or policy, re-checking everyone waiting. */
-  update(change: { topic?: string; policy?: RoomPolicy }): RoomEffect[];
-  /** expire drops seats whose resume window has passed. */
-  expire(): RoomEffect[];
-  /** nextExpiry is when the next dropped seat expires, or null. */
-  nextExpiry(): number | null;
-  /** endAll ends the meeting for everyone with a reason (host "end", keys unavailable...). */
-  endAll(reason: EndReason, message: string): RoomEffect[];
-  /** empty: nobody is in, waiting or within a resume window. */
-  readonly empty: boolean;
-  /** holdsResume tells whether a resume secret belongs to one of this room's seats (it does not take the seat). */
-  holdsResume(secret: string): boolean;
-  /** seatGrant returns the grant a seat joined with (attendance, audit). */
-  seatGrant(id: string): JoinGrant | null;
-  readonly policy: RoomPolicy;
 }
 
 /** identityOf names who a grant is, for removal and one-seat-per-person. */
