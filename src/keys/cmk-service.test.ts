@@ -36,7 +36,9 @@ afterAll(() => {
 
 let kms: FakeKms;
 let east: FakeKmsEndpoint;
+let west: FakeKmsEndpoint;
 let arn: string;
+let replicaArn: string;
 let t: TestApp;
 let actor: Actor;
 let licensedId: string;
@@ -45,10 +47,13 @@ let otherId: string;
 beforeEach(async () => {
   kms = new FakeKms();
   arn = kms.createKey({ region: "us-east-1", multiRegion: true });
+  replicaArn = kms.replicateKey(arn, "eu-west-1");
   east = await kms.serve("us-east-1");
+  west = await kms.serve("eu-west-1");
   t = await createTestApp({
     config: (c) => {
       c.aws_kms.endpoint = east.url;
+      c.aws_kms.region_endpoints = `eu-west-1=${west.url}`;
       c.aws_kms.timeout_ms = 300;
       c.aws_kms.max_attempts = 1;
     },
@@ -87,6 +92,20 @@ describe("enrolment", () => {
     expect(t.cmk.overview(actor.accountId).activeKey).toBeNull();
     kms.setDeny(arn, false);
     expect((await t.cmk.testKey(actor, { provider: "aws-kms", keyRef: arn, replicas: [] })).ok).toBe(true);
+  });
+
+  test("a multi-region replica entered with the key keeps it available while the primary region is down", async () => {
+    await t.cmk.addKey(actor, parseKeySpec("aws-kms", arn, replicaArn));
+    await t.cmk.setServices(actor, ["user_pii"]);
+    await t.cmk.setLicences(actor, [licensedId]);
+    const sealed = await t.codec.seal(ctx(licensedId), "via replica");
+    await east.close();
+    await t.cmk.checkNow(actor.accountId);
+    await t.cmk.idle();
+    expect(t.cmk.overview(actor.accountId).settings?.status).toBe("available");
+    t.keys.wipeCache();
+    expect(await t.codec.open(ctx(licensedId), sealed)).toBe("via replica");
+    expect(west.requests.some((r) => r.operation === "Decrypt" && r.error === null)).toBe(true);
   });
 
   test("bad key references, replicas, licences and recipients are refused with what to fix", async () => {

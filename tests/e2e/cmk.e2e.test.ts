@@ -7,11 +7,13 @@
 //      written through the pages lands under the marked fallback key;
 //   4. the KMS returns: status "available", e-mail, fallback data keys re-sealed under the CMK;
 //   5. deprovisioning: everything back under the server key, the page says the key may be disabled;
-//   6. the usage report lists the unwraps and exports CSV.
+//   6. the usage report lists the unwraps and exports CSV;
+//   7. deprovisioning: the page says when the key may be disabled;
+//   8. the data directory holds none of the plaintext written through the pages.
 
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { isCspViolation, launchChromium, watchConsole, type ConsoleProblem } from "../support/browser.ts";
@@ -225,5 +227,19 @@ describe("customer-managed keys end to end (dist/conclave + Chromium + SoftHSM2 
     await page.goto(url(`/admin/users/${ownerId}`));
     expect(await page.inputValue("#f-name")).toBe("Olivia Fallback");
     expect(problems.filter(isCspViolation)).toEqual([]);
+  });
+
+  test("8. the data directory holds none of the names and addresses written through the pages", () => {
+    const needles = ["Olivia HSM", "Olivia Fallback", OWNER.email, RECIPIENT];
+    const found: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const path = join(d, e.name);
+        if (e.isDirectory()) walk(path);
+        else for (const n of needles) if (readFileSync(path).includes(n)) found.push(`${e.name}: ${n}`);
+      }
+    };
+    walk(server.dataDir);
+    expect(found).toEqual([]);
   });
 });
