@@ -225,7 +225,9 @@ export function createCmkRouter(d: CmkRouterDeps): CmkRouter {
       const s = settings(accountId);
       if (!s?.activeKeyId) return;
       const now = d.clock.now();
-      if (s.status === to) {
+      // A refusal is only cleared by a success: a key last seen denied that now times out stays
+      // denied (it may still be revoked), so fallback never applies to it.
+      if (s.status === to || (s.status === "denied" && to === "unreachable")) {
         upsertCmkSettings(d.db, accountId, { lastCheckedAt: now });
         settingsCache.set(accountId, { ...s, lastCheckedAt: now });
         return;

@@ -232,6 +232,22 @@ describe("outages", () => {
     await expect(t.codec.seal(ctx(licensedId), "new")).rejects.toThrow(/^Not saved/);
   });
 
+  test("a denied key that then times out stays denied: no fallback for a key last seen refusing", async () => {
+    await enrol({ fallback: true });
+    kms.setDeny(arn, true);
+    await t.cmk.checkNow(actor.accountId);
+    east.failNext(1000, { type: "status", status: 503 });
+    await t.cmk.checkNow(actor.accountId);
+    await t.cmk.idle();
+    expect(t.cmk.overview(actor.accountId).settings?.status).toBe("denied");
+    await expect(t.codec.seal(ctx(licensedId), "x")).rejects.toThrow(/refuses to be used/);
+    east.clearFaults();
+    kms.setDeny(arn, false);
+    await t.cmk.checkNow(actor.accountId);
+    await t.cmk.idle();
+    expect(t.cmk.overview(actor.accountId).settings?.status).toBe("available");
+  });
+
   test("an outage seen on a real unwrap (not the probe) changes the status too", async () => {
     await enrol({ fallback: true });
     const sealed = await t.codec.seal(ctx(licensedId), "v");
