@@ -72,7 +72,7 @@ const ACTION_NAMES: Record<HostAction["type"], string> = {
 export function createMeetingsLive(deps: LiveDeps): MeetingsLiveService {
   const { repo, accounts, log } = deps;
   const clock = accounts.clock;
-  const rooms = new Map<string, { inner: Room; wrapper: LiveRoom; started: boolean; timer: ReturnType<typeof setTimeout> | null }>();
+  const rooms = new Map<string, { inner: Room; wrapper: LiveRoom; started: boolean; timer: ReturnType<typeof setTimeout> | null; ownerUserId: string }>();
   const topics = new Map<string, string>();
   const listeners = new Set<EffectListener>();
   let gate = deps.meetingsAllowed;
@@ -141,7 +141,7 @@ export function createMeetingsLive(deps: LiveDeps): MeetingsLiveService {
     return key ? { key, policy: policyOf(settingsOfKey({ accounts }, key)) } : null;
   };
 
-  const wrap = (inner: Room): LiveRoom => {
+  const wrap = (inner: Room, ownerUserId: string | undefined): LiveRoom => {
     const meetingId = inner.meetingId;
     const accountId = inner.accountId;
     const after = (fx: RoomEffect[]): RoomEffect[] => {
@@ -176,7 +176,7 @@ export function createMeetingsLive(deps: LiveDeps): MeetingsLiveService {
         }
         const arrived = clock.now();
         later("arrived", () =>
-          repo.addParticipant({ id: v.participantId, meetingId, accountId, userId: grant.userId, name: grant.displayName, internal: grant.internal, host: grant.host, ip: grant.ip, device: grant.device, arrivedAt: arrived }),
+          repo.addParticipant({ id: v.participantId, meetingId, accountId, ownerUserId, userId: grant.userId, name: grant.displayName, internal: grant.internal, host: grant.host, ip: grant.ip, device: grant.device, arrivedAt: arrived }),
         );
         if (v.outcome === "joined") later("joined", () => repo.markJoined(accountId, v.participantId, arrived));
         after(v.effects);
@@ -235,8 +235,8 @@ export function createMeetingsLive(deps: LiveDeps): MeetingsLiveService {
         meetingId, accountId: now?.key.accountId ?? "", topic: topics.get(meetingId) ?? "Meeting", policy: now?.policy ?? DEFAULT_POLICY, clock,
         gate: () => (now ? (gate?.(now.key.accountId) ?? { ok: true }) : { ok: false, message: "This meeting no longer exists." }),
       });
-      const wrapper = wrap(inner);
-      if (now) rooms.set(meetingId, { inner, wrapper, started: false, timer: null });
+      const wrapper = wrap(inner, now?.key.ownerUserId);
+      if (now) rooms.set(meetingId, { inner, wrapper, started: false, timer: null, ownerUserId: now.key.ownerUserId });
       return wrapper;
     },
     roomByResume(secret) {
@@ -252,7 +252,7 @@ export function createMeetingsLive(deps: LiveDeps): MeetingsLiveService {
       const id = newId();
       const at = clock.now();
       try {
-        await repo.addChat({ id, meetingId, accountId: r.inner.accountId, participantId, text: v.text, at });
+        await repo.addChat({ id, meetingId, accountId: r.inner.accountId, participantId, text: v.text, at, ownerUserId: r.ownerUserId });
       } catch (err) {
         log.warn("chat message not stored", { meetingId, error: err });
         return { error: "The message could not be stored (the account's encryption keys are unavailable), so it was not sent." };

@@ -85,12 +85,13 @@ export interface MeetingsRepo {
   delete(accountId: string, id: string, inTx?: () => void): boolean;
   /** matchesSecret compares a candidate passcode or link token with the stored blind index. */
   matchesSecret(key: MeetingKey, column: "passcode" | "dial_passcode" | "link_token", candidate: string): boolean;
-  addParticipant(p: Omit<AttendanceRecord, "joinedAt" | "leftAt" | "leftReason" | "stats"> & { accountId: string }): Promise<void>;
+  /** addParticipant records a seat; ownerUserId is the meeting's owner (whose keys seal it). */
+  addParticipant(p: Omit<AttendanceRecord, "joinedAt" | "leftAt" | "leftReason" | "stats"> & { accountId: string; ownerUserId?: string }): Promise<void>;
   markJoined(accountId: string, id: string, at: number): void;
   markLeft(accountId: string, id: string, at: number, reason: string): void;
   setStats(accountId: string, id: string, stats: Record<string, number>): void;
   attendance(accountId: string, meetingId: string): Promise<AttendanceRecord[]>;
-  addChat(c: { id: string; meetingId: string; accountId: string; participantId: string; text: string; at: number }): Promise<void>;
+  addChat(c: { id: string; meetingId: string; accountId: string; participantId: string; text: string; at: number; ownerUserId?: string }): Promise<void>;
   chat(accountId: string, meetingId: string): Promise<{ id: string; participantId: string; text: string; at: number }[]>;
 }
 
@@ -98,8 +99,9 @@ type Row = typeof meetings.$inferSelect;
 
 /** createMeetingsRepo builds the repository over a codec (every sealed column goes through it). */
 export function createMeetingsRepo(db: Db, codec: PersonalDataCodec): MeetingsRepo {
-  const ctx = (accountId: string, table: string, rowId: string, column: string) => ({ accountId, table, column, rowId });
-  const mctx = (m: { accountId: string; id: string }, column: string) => ctx(m.accountId, "meetings", m.id, column);
+  // ownerId: a meeting's content belongs to its owner (customer-managed keys follow the owner's licence).
+  const ctx = (accountId: string, table: string, rowId: string, column: string, ownerId?: string) => ({ accountId, table, column, rowId, ...(ownerId ? { ownerId } : {}) });
+  const mctx = (m: { accountId: string; id: string; ownerUserId?: string }, column: string) => ctx(m.accountId, "meetings", m.id, column, m.ownerUserId);
   const open = async (r: Row): Promise<MeetingRecord> => ({
     id: r.id, accountId: r.accountId, ownerUserId: r.ownerUserId, number: r.number, kind: r.kind,
     topic: await codec.open(mctx(r, "topic"), r.topicSealed),
@@ -116,7 +118,7 @@ export function createMeetingsRepo(db: Db, codec: PersonalDataCodec): MeetingsRe
     dialPasscodeIndex: meetings.dialPasscodeIndex, linkTokenIndex: meetings.linkTokenIndex, overrides: meetings.overrides, status: meetings.status,
   };
   const scoped = (accountId: string, id: string) => and(eq(meetings.accountId, accountId), eq(meetings.id, id));
-  const pctx = (accountId: string, id: string, column: string) => ctx(accountId, "meeting_participants", id, column);
+  const pctx = (accountId: string, id: string, column: string, ownerId?: string) => ctx(accountId, "meeting_participants", id, column, ownerId);
   return {
     async insert(m, now, inTx) {
       const [topicSealed, descriptionSealed, passcodeSealed, dialPasscodeSealed, linkTokenSealed] = await Promise.all([
@@ -160,7 +162,7 @@ export function createMeetingsRepo(db: Db, codec: PersonalDataCodec): MeetingsRe
       return Promise.all(rows.map(open));
     },
     async update(accountId, id, e, now, inTx) {
-      const m = { accountId, id };
+      const m = { accountId, id, ownerUserId: db.select({ o: meetings.ownerUserId }).from(meetings).where(scoped(accountId, id)).get()?.o };
       const [topicSealed, descriptionSealed] = await Promise.all([codec.seal(mctx(m, "topic"), e.topic), codec.seal(mctx(m, "description"), e.description)]);
       db.$client.transaction(() => {
         db.update(meetings).set({
@@ -187,9 +189,9 @@ export function createMeetingsRepo(db: Db, codec: PersonalDataCodec): MeetingsRe
     },
     async addParticipant(p) {
       const [nameSealed, ipSealed, deviceSealed] = await Promise.all([
-        codec.seal(pctx(p.accountId, p.id, "name"), p.name),
-        codec.seal(pctx(p.accountId, p.id, "ip"), p.ip),
-        codec.seal(pctx(p.accountId, p.id, "device"), p.device),
+        codec.seal(pctx(p.accountId, p.id, "name", p.ownerUserId), p.name),
+        codec.seal(pctx(p.accountId, p.id, "ip", p.ownerUserId), p.ip),
+        codec.seal(pctx(p.accountId, p.id, "device", p.ownerUserId), p.device),
       ]);
       db.insert(meetingParticipants).values({
         id: p.id, meetingId: p.meetingId, accountId: p.accountId, userId: p.userId, nameSealed, internal: p.internal, host: p.host, ipSealed, deviceSealed, arrivedAt: p.arrivedAt,
@@ -215,7 +217,7 @@ export function createMeetingsRepo(db: Db, codec: PersonalDataCodec): MeetingsRe
       })));
     },
     async addChat(c) {
-      const textSealed = await codec.seal(ctx(c.accountId, "meeting_chat", c.id, "text"), c.text);
+      const textSealed = await codec.seal(ctx(c.accountId, "meeting_chat", c.id, "text", c.ownerUserId), c.text);
       db.insert(meetingChat).values({ id: c.id, meetingId: c.meetingId, accountId: c.accountId, participantId: c.participantId, textSealed, at: c.at }).run();
     },
     async chat(accountId, meetingId) {
