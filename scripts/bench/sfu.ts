@@ -4,7 +4,8 @@
 // sfu-results.json.
 //
 //   bun run scripts/bench/sfu.ts [--only janus|conclave] [--publishers 6] [--levels 18,40]
-//       [--duration 12] [--warmup 3] [--binary dist/conclave] [--build] [--nice -10] [--media-ip IP]
+//       [--duration 12] [--warmup 3] [--conclave auto|binary|harness] [--memory 0,4,8,12,16] [--settle 5]
+//       [--nice -10] [--media-ip IP]
 //       [--out scripts/bench/sfu-results.json]
 //
 // The server runs on core 0 and this generator on core 1 (`taskset`); server CPU is the server
@@ -16,11 +17,11 @@ import { availableParallelism, cpus, loadavg, networkInterfaces, tmpdir } from "
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createChildren, freePort, tail } from "./servers.ts";
-import { conclaveDriver } from "./sfu/conclave.ts";
+import { startConclaveTarget, type ConclaveMode, type TargetContext } from "./sfu/conclave-target.ts";
 import { janusCommand, janusDriver, janusInstalled, waitForJanus, writeJanusConfig } from "./sfu/janus.ts";
 import { runLevels, type LoadPlan } from "./sfu/measure.ts";
-import { cleanupAll } from "./sfu/peers.ts";
-import { renderReport, type SfuRun } from "./sfu/report.ts";
+import { measureMemory, slope, type RssPoint } from "./sfu/memory.ts";
+import { renderReport, type Extras, type SfuRun } from "./sfu/report.ts";
 import { DEFAULT_AUDIO, DEFAULT_VIDEO, videoPacketsPerSecond } from "./sfu/synthetic.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -34,14 +35,17 @@ const { values: args } = parseArgs({
     levels: { type: "string", default: "18,40" },
     duration: { type: "string", default: "12" },
     warmup: { type: "string", default: "3" },
-    binary: { type: "string", default: "dist/conclave" },
-    build: { type: "boolean", default: false },
     out: { type: "string", default: "scripts/bench/sfu-results.json" },
     "media-ip": { type: "string" },
     nice: { type: "string", default: "-10" },
+    conclave: { type: "string", default: "auto" },
+    memory: { type: "string", default: "0,4,8,12,16" },
+    settle: { type: "string", default: "5" },
   },
 });
 if (args.only && !["janus", "conclave"].includes(args.only)) throw new Error("--only must be janus or conclave");
+if (!["auto", "binary", "harness"].includes(args.conclave)) throw new Error("--conclave must be auto, binary or harness");
+const MODE = args.conclave as ConclaveMode;
 const plan: LoadPlan = {
   publishers: Number(args.publishers),
   levels: args.levels.split(",").map(Number),
@@ -71,7 +75,8 @@ async function cleanup(): Promise<void> {
   if (cleaned) return;
   cleaned = true;
   await children.stopAll();
-  cleanupAll();
+  // Not nodeDataChannel.cleanup(): after the memory run it crashed Bun at exit (segfault in a
+  // finalizer); every peer is closed already and the process exits explicitly below.
   // The group is the whole session (the shell that started us): give its priority back.
   if (autogroupBefore !== null) writeFileSync(`/proc/${process.pid}/autogroup`, autogroupBefore);
   rmSync(tmp, { recursive: true, force: true });
@@ -134,38 +139,29 @@ async function runJanus(): Promise<SfuRun> {
   }
 }
 
-/** startHarnessConclave runs Conclave's SFU + signalling (scripts/bench/sfu/conclave-harness-server.ts) as its own pinned process. */
-async function startHarnessConclave(participants: number): Promise<{ pid: number; wsUrl: string; origin: string; tokens: string[]; stop(): Promise<void> }> {
-  const logPath = join(tmp, "conclave-harness.log");
-  const proc = children.spawn([...serverPrefix(), process.execPath, "run", join(import.meta.dir, "sfu", "conclave-harness-server.ts"), MEDIA_IP, String(participants)], logPath);
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`the Conclave harness exited (${proc.exitCode}):\n${tail(logPath)}`);
-    const line = readFileSync(logPath, "utf8").split("\n").find((l) => l.startsWith("{"));
-    if (line) return { pid: proc.pid, ...(JSON.parse(line) as { wsUrl: string; origin: string; tokens: string[] }), stop: () => children.stop(proc) };
-    await Bun.sleep(50);
-  }
-  throw new Error(`the Conclave harness did not start:\n${tail(logPath)}`);
-}
+/** MEDIA_ARGS put the binary's media port on an address (see README: [media] configuration). */
+const MEDIA_ARGS = (ip: string, port: number): string[] => ["--media-bind", ip, "--media-port", String(port)];
+
+const targetContext = (): TargetContext => ({ children, tmp, prefix: serverPrefix(), mediaIp: MEDIA_IP, mediaArgs: MEDIA_ARGS, log });
 
 async function runConclave(): Promise<SfuRun> {
-  const total = plan.publishers + Math.max(...plan.levels);
-  const srv = await startHarnessConclave(total + 10);
-  log(`Conclave SFU (harness mode) started (pid ${srv.pid}, core ${SERVER_CORE})`);
-  const tokens = [...srv.tokens];
-  const driver = conclaveDriver({
-    wsUrl: srv.wsUrl,
-    origin: srv.origin,
-    pid: srv.pid,
-    bindAddress: MEDIA_IP,
-    token: async () => tokens.shift() ?? Promise.reject(new Error("out of join tokens")),
-  });
+  const target = await startConclaveTarget(MODE, plan.publishers + Math.max(...plan.levels) + 10, targetContext());
   try {
-    const levels = await runLevels(driver, plan, log);
-    return { server: "Conclave SFU (harness mode: src/media + src/signaling under Bun)", levels };
+    const levels = await runLevels(target.driver, plan, log);
+    return { server: target.label, levels };
   } finally {
-    driver.close();
-    await srv.stop();
+    await target.stop();
+  }
+}
+
+async function runMemory(): Promise<RssPoint[]> {
+  const steps = args.memory.split(",").filter(Boolean).map(Number);
+  if (steps.length === 0) return [];
+  const target = await startConclaveTarget(MODE, Math.max(...steps) + 10, targetContext());
+  try {
+    return await measureMemory(target.driver, steps, Number(args.settle) * 1000, plan.video, plan.audio, log);
+  } finally {
+    await target.stop();
   }
 }
 
@@ -179,12 +175,17 @@ try {
     if (!(await janusInstalled())) throw new Error("Janus is not installed (apt-get install janus)");
     runs.push(await runJanus());
   }
-  if (args.only !== "janus") runs.push(await runConclave());
+  const extras: Extras = {};
+  if (args.only !== "janus") {
+    runs.push(await runConclave());
+    const points = await runMemory();
+    if (points.length) Object.assign(extras, { rssPoints: points, rssSlopeMb: slope(points) });
+  }
   const loadAfter = loadavg();
-  const report = renderReport(runs, plan, { cores: availableParallelism(), cpu: cpus()[0]?.model ?? "?", loadBefore, loadAfter }, MEDIA_IP);
+  const report = renderReport(runs, plan, { cores: availableParallelism(), cpu: cpus()[0]?.model ?? "?", loadBefore, loadAfter }, MEDIA_IP, extras);
   console.log(report);
   const out = resolve(ROOT, args.out);
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), plan, loadAverage: { before: loadBefore, after: loadAfter }, runs, markdown: report }, null, 2) + "\n");
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), plan, loadAverage: { before: loadBefore, after: loadAfter }, runs, extras, markdown: report }, null, 2) + "\n");
   log(`wrote ${relative(ROOT, out)}`);
 } catch (err) {
   console.error(`bench:sfu: failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -192,3 +193,4 @@ try {
 } finally {
   await cleanup();
 }
+process.exit(process.exitCode ?? 0);
