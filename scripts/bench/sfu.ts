@@ -4,7 +4,7 @@
 // sfu-results.json.
 //
 //   bun run scripts/bench/sfu.ts [--only janus|conclave] [--publishers 6] [--levels 18,40]
-//       [--duration 12] [--warmup 3] [--conclave auto|binary|harness] [--memory 0,4,8,12,16] [--settle 5]
+//       [--duration 12] [--warmup 3] [--conclave auto|binary|harness] [--memory 0,4,8,12,16] [--settle 5] [--joins 10]
 //       [--nice -10] [--media-ip IP]
 //       [--out scripts/bench/sfu-results.json]
 //
@@ -20,6 +20,7 @@ import { createChildren, freePort, tail } from "./servers.ts";
 import { startConclaveTarget, type ConclaveMode, type TargetContext } from "./sfu/conclave-target.ts";
 import { janusCommand, janusDriver, janusInstalled, waitForJanus, writeJanusConfig } from "./sfu/janus.ts";
 import { runLevels, type LoadPlan } from "./sfu/measure.ts";
+import { measureJoinTime } from "./sfu/join-time.ts";
 import { measureMemory, slope, type RssPoint } from "./sfu/memory.ts";
 import { renderReport, type Extras, type SfuRun } from "./sfu/report.ts";
 import { DEFAULT_AUDIO, DEFAULT_VIDEO, videoPacketsPerSecond } from "./sfu/synthetic.ts";
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     conclave: { type: "string", default: "auto" },
     memory: { type: "string", default: "0,4,8,12,16" },
     settle: { type: "string", default: "5" },
+    joins: { type: "string", default: "10" },
   },
 });
 if (args.only && !["janus", "conclave"].includes(args.only)) throw new Error("--only must be janus or conclave");
@@ -165,6 +167,29 @@ async function runMemory(): Promise<RssPoint[]> {
   }
 }
 
+async function runJoinTime(extras: Extras): Promise<void> {
+  const runs = Number(args.joins);
+  if (!(runs > 0)) return;
+  const target = await startConclaveTarget(MODE === "harness" ? "harness" : "binary", 4, targetContext()).catch((e: Error) => {
+    extras.joinNote = `not measured: ${e.message.split("\n")[0]}`;
+    return null;
+  });
+  if (!target) return;
+  try {
+    if (target.mode !== "binary" || !target.origin || !target.joinLink) {
+      extras.joinNote = "not measured: needs the compiled binary (meeting pages and client)";
+      return;
+    }
+    const t = await measureJoinTime(target.origin + target.joinLink, runs, log);
+    Object.assign(extras, { joinP50Ms: t.p50Ms, joinSamples: t.samples.length, joinAllMs: t.samples });
+  } catch (e) {
+    extras.joinNote = `not measured: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
+    log(`join time: ${extras.joinNote}`);
+  } finally {
+    await target.stop();
+  }
+}
+
 try {
   pinSelf();
   const perPublisher = videoPacketsPerSecond(plan.video) + plan.audio.packetsPerSecond;
@@ -180,6 +205,7 @@ try {
     runs.push(await runConclave());
     const points = await runMemory();
     if (points.length) Object.assign(extras, { rssPoints: points, rssSlopeMb: slope(points) });
+    await runJoinTime(extras);
   }
   const loadAfter = loadavg();
   const report = renderReport(runs, plan, { cores: availableParallelism(), cpu: cpus()[0]?.model ?? "?", loadBefore, loadAfter }, MEDIA_IP, extras);

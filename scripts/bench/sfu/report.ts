@@ -15,6 +15,7 @@ export interface SfuRun {
 export interface Extras {
   joinP50Ms?: number;
   joinSamples?: number;
+  joinAllMs?: number[];
   joinNote?: string;
   rssSlopeMb?: number;
   rssPoints?: { participants: number; rssMb: number }[];
