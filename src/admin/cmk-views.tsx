@@ -38,7 +38,7 @@ export function KeyForm(p: { c: AppContext; action: string; providers: string[];
         {p.errors.provider && <p class="field-error" role="alert">{p.errors.provider}</p>}
       </div>
       <Field name="keyRef" label="Key (ARN, key identifier URL, PKCS#11 key label or OCID)" value={p.values.keyRef} error={p.errors.keyRef} required
-        hint="Only the key reference is stored. Connection settings (PKCS#11 module and PIN, endpoints, credentials) come from the server configuration and the provider's standard credential chain." />
+        hint="oci-vault: the OCID, optionally followed by a space and its vault's Cryptographic Endpoint. Only the key reference is stored. Connection settings (PKCS#11 module and PIN, endpoints, credentials) come from the server configuration and the provider's standard credential chain." />
       <Field name="replicas" label="Replica key ARNs (aws-kms multi-region keys, optional)" value={p.values.replicas} error={p.errors.replicas} hint="Separated by spaces or commas; used when the primary region cannot be reached." />
       {p.test && (
         <div class={p.test.ok ? "notice" : "notice error"} role={p.test.ok ? "status" : "alert"} data-testid="cmk-test-result">

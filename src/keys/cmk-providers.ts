@@ -7,7 +7,7 @@
 import type { Config } from "../config/schema.ts";
 import { awsKmsOptionsFromConfig } from "../crypto/kms/aws-kms.ts";
 import { azureKeyVaultOptionsFromConfig } from "../crypto/kms/azure-keyvault.ts";
-import { keyProviders, KeyUnavailableError, type KeyProvider, type KeyProviderOptions } from "../crypto/kms/index.ts";
+import { keyProviders, KeyUnavailableError, ociVaultOptionsForKeyRef, type KeyProvider, type KeyProviderOptions } from "../crypto/kms/index.ts";
 import type { HealthResult, KeyUnavailableKind } from "../crypto/kms/types.ts";
 import { AppError } from "../shared/errors.ts";
 
@@ -42,6 +42,9 @@ export function cmkProviderOptions(config: Config, base: KeyProviderOptions, spe
       return { ...base, aws: awsKmsOptionsFromConfig({ ...config.aws_kms, key_id: ref, replica_key_ids: spec.replicas.join(" ") }) };
     case "azure-keyvault":
       return { ...base, azure: azureKeyVaultOptionsFromConfig({ ...config.azure_keyvault, key_id: ref }) };
+    case "oci-vault":
+      // "OCID" (a key in the [oci_vault] vault) or "OCID CRYPTO_ENDPOINT" (a key in another vault).
+      return { ...base, oci: ociVaultOptionsForKeyRef(config.oci_vault, ref) };
     default: {
       const field = SECTION[spec.provider];
       const section = field ? (base as unknown as Record<string, Record<string, unknown> | undefined>)[field] : undefined;
