@@ -115,6 +115,9 @@ describe("enrolment", () => {
     expect(() => parseKeySpec("pkcs11", "label", arn)).toThrow();
     expect(() => parseKeySpec("pkcs11", "bad\u0000label", "")).toThrow();
     expect(parseKeySpec("aws-kms", ` ${arn} `, "").keyRef).toBe(arn);
+    expect(() => parseKeySpec("azure-keyvault", "contoso/keys/x", "")).toThrow();
+    expect(parseKeySpec("azure-keyvault", "https://contoso.vault.azure.net/keys/acme/0123", "").keyRef).toBe("https://contoso.vault.azure.net/keys/acme/0123");
+    expect(() => parseKeySpec("aws-kms", "x".repeat(3000), "")).toThrow();
     await enrol();
     const foreign = await t.createAccount({ organisation: "Org B", email: "b@b.example" });
     await expect(t.cmk.setLicences(actor, [foreign.userId])).rejects.toThrow(/highlighted/);
