@@ -2,11 +2,12 @@
 // at a time, a fresh browser context opens the invitation link, clicks Join and waits for the
 // first decoded frame of the anchor's video. The client marks both moments with
 // performance.mark() ("conclave:join-click", "conclave:first-remote-frame"); the difference is
-// the join time. Needs the compiled binary (meeting pages + client) with its media server.
+// the join time. Like scripts/bench/join-time.ts, but against the compiled binary (its meeting
+// pages, join tokens, signalling and media server), from the invitation link.
 
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../../../tests/support/browser.ts";
-import { eventually, installMeetingHooks, joinTiming } from "../../../tests/support/meeting-page.ts";
+import { eventually, installMeetingHooks, joinTiming, waitForPreview } from "../../../tests/support/meeting-page.ts";
 import { median } from "../stats.ts";
 
 /** JoinTimes are the measured joins (ms) and their median. */
@@ -23,6 +24,7 @@ async function joinMeeting(browser: Browser, url: string, name: string): Promise
   await page.getByRole("heading", { name: "Ready to join?" }).waitFor({ timeout: 20_000 });
   const nameBox = page.locator("#prejoin-name");
   if (!(await nameBox.evaluate((el) => (el as HTMLInputElement).readOnly))) await nameBox.fill(name);
+  await waitForPreview(page); // the figure is joining, not camera start-up
   await page.getByRole("button", { name: "Join", exact: true }).click();
   return { page, close: () => ctx.close() };
 }

@@ -32,7 +32,7 @@ export interface Machine {
 /** levelTable renders one server's levels. */
 export function levelTable(run: SfuRun): string {
   return markdownTable(
-    ["Level", "Publishers + subscribers", "Offered pkt/s", "Forwarded pkt/s", "Loss", "p50 / p95 / p99 added latency", "Server CPU", "CPU-s per M forwarded", "Forwarded pkt per CPU-s", "Server RSS", "Generator CPU"],
+    ["Level", "Publishers + subscribers", "Offered pkt/s", "Forwarded pkt/s", "Loss", "p50 / p95 / p99 added latency", "Server CPU", "CPU-s per M forwarded", "Forwarded pkt per CPU-s", "Server RSS", "Generator CPU (loop lag p99 / max)"],
     run.levels.map((l) => [
       l.level,
       `${l.publishers} + ${l.subscribers} (${l.receiversPerStream} receivers per stream)`,
@@ -44,7 +44,7 @@ export function levelTable(run: SfuRun): string {
       fixed(l.cpuSecondsPerMillion, 2),
       fixed(l.packetsPerCoreSecond, 0),
       `${fixed(l.serverRssMb, 1)} MB`,
-      `${fixed(l.generatorCpuPct, 0)}%`,
+      `${fixed(l.generatorCpuPct, 0)}% (${fixed(l.loopLagP99Ms, 1)} / ${fixed(l.loopLagMaxMs, 0)} ms)`,
     ]),
   );
 }
@@ -131,7 +131,7 @@ export function renderReport(runs: SfuRun[], plan: LoadPlan, machine: Machine, m
   parts.push(markdownTable(["Goal (issue #5)", "Target", "Measured", "Status"], goals(conclave, janus, extras).map((g) => [g.name, g.target, g.measured, goalMark(g.met)])), "");
   parts.push(
     `Notes: ${machine.cores} cores (${machine.cpu}); load average ${machine.loadBefore.map((n) => n.toFixed(2)).join(" ")} before, ${machine.loadAfter.map((n) => n.toFixed(2)).join(" ")} after. ` +
-      "Added latency is receive time − send time on the generator's clock, so it includes the generator's own SRTP work and event-loop delay; " +
+      "Added latency is receive time − send time on the generator's clock, so it includes the generator's own SRTP work and event-loop delay (the loop lag column: how late a 1 ms timer fired in the generator during the window); " +
       "a generator CPU near 100% means the generator, not the server, limits the figures. Forwarded pkt per CPU-s = forwarded packets ÷ server CPU-seconds (the rate one fully used core would sustain). Goals are informative; the benchmark never fails on them.",
   );
   return parts.join("\n");

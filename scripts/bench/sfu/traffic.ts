@@ -25,6 +25,8 @@ interface Stream {
 export class Traffic {
   private readonly streams: Stream[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** skipped counts frames / audio packets never sent because the generator was more than 1 s behind. */
+  skipped = 0;
   /** sendFailures counts packets a track refused (not open). */
   sendFailures = 0;
   /** counting is true inside a measurement window (sent packets are counted per stream). */
@@ -71,14 +73,17 @@ export class Traffic {
   private tick(): void {
     const now = performance.now();
     for (const s of this.streams) {
-      // Catch up at most 5 intervals after a stall (the generator never floods to "make up").
-      let burst = 0;
-      while (s.nextMs <= now && burst++ < 5) {
+      // After a stall, send everything that fell due (the offered load stays the planned one,
+      // only burstier); more than 1 s behind, skip ahead instead of flooding.
+      if (now - s.nextMs > 1000) {
+        this.skipped += Math.floor((now - s.nextMs) / s.intervalMs);
+        s.nextMs = now;
+      }
+      while (s.nextMs <= now) {
         if (s.kind === "video") this.sendFrame(s);
         else this.sendAudio(s);
         s.nextMs += s.intervalMs;
       }
-      if (s.nextMs <= now) s.nextMs = now + s.intervalMs;
     }
   }
 
