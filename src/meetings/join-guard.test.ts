@@ -51,3 +51,12 @@ describe("join guard", () => {
     expect(g.retryMessage(v)).toBe("Too many wrong meeting IDs or passcodes from your network. Try again at 14:14:20 UTC.");
   });
 });
+
+describe("link tokens", () => {
+  test("count against the source only, never against a shared meeting budget", () => {
+    const g = createJoinGuard(fixedClock());
+    for (let i = 0; i < 100; i++) g.fail(`192.0.2.${i}`, null);
+    expect(g.check("192.0.2.250", null).ok).toBe(true);
+    expect(g.check("192.0.2.250", "12345678901").ok).toBe(true);
+  });
+});

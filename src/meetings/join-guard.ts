@@ -35,10 +35,10 @@ export type GuardVerdict = { ok: true } | { ok: false; retryAt: number; scope: "
 
 /** JoinGuard is the shared attempt budget. */
 export interface JoinGuard {
-  /** check says whether a try from `source` at meeting `number` may go ahead now. */
-  check(source: string, number: string): GuardVerdict;
-  /** fail counts a wrong meeting ID, passcode or link token. */
-  fail(source: string, number: string): void;
+  /** check says whether a try from `source` at meeting `number` may go ahead now (null: the source budget only, e.g. link tokens). */
+  check(source: string, number: string | null): GuardVerdict;
+  /** fail counts a wrong meeting ID, passcode or link token (null: against the source only). */
+  fail(source: string, number: string | null): void;
   /** retryMessage is the text shown when a budget is exhausted. */
   retryMessage(v: Extract<GuardVerdict, { ok: false }>): string;
 }
@@ -70,6 +70,7 @@ export function createJoinGuard(clock: Clock, o: JoinGuardOptions = DEFAULT_GUAR
         const until = s[s.length - 1]! + wait;
         if (now < until) return { ok: false, retryAt: until, scope: "source" };
       }
+      if (number === null) return { ok: true };
       const m = recent(byMeeting, number, o.perMeeting.windowMs, now);
       if (m.length >= o.perMeeting.max) return { ok: false, retryAt: m[m.length - o.perMeeting.max]! + o.perMeeting.windowMs, scope: "meeting" };
       return { ok: true };
@@ -78,7 +79,7 @@ export function createJoinGuard(clock: Clock, o: JoinGuardOptions = DEFAULT_GUAR
       const now = clock.now();
       sweep(now);
       bySource.set(source, [...recent(bySource, source, o.perSource.windowMs, now), now]);
-      byMeeting.set(number, [...recent(byMeeting, number, o.perMeeting.windowMs, now), now]);
+      if (number !== null) byMeeting.set(number, [...recent(byMeeting, number, o.perMeeting.windowMs, now), now]);
     },
     retryMessage(v) {
       const at = new Date(Math.ceil(v.retryAt / 1000) * 1000).toISOString().slice(11, 19);

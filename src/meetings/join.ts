@@ -85,11 +85,11 @@ export function tryPasscode(deps: JoinDeps, source: string, numberInput: string,
 
 /** tryLinkToken checks the token of a join link (unguessable: only the per-source budget applies). */
 export function tryLinkToken(deps: JoinDeps, source: string, number: string, token: string): Attempt {
-  const budget = deps.guard.check(source, "");
+  const budget = deps.guard.check(source, null);
   if (!budget.ok) return { ok: false, limited: true, message: deps.guard.retryMessage(budget) };
   const key = parseMeetingNumber(number) ? deps.repo.keyByNumber(number) : undefined;
   if (key && token.length <= 100 && deps.repo.matchesSecret(key, "link_token", token)) return { ok: true, meeting: key };
-  deps.guard.fail(source, "");
+  deps.guard.fail(source, null);
   return { ok: false, limited: false };
 }
 
