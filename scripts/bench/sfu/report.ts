@@ -3,6 +3,7 @@
 
 import { fixed, goalMark, markdownTable, ratio, type Goal } from "../stats.ts";
 import type { LevelResult, LoadPlan } from "./measure.ts";
+import { slope } from "./memory.ts";
 import { videoPacketsPerSecond } from "./synthetic.ts";
 
 /** SfuRun is every level measured on one server. */
@@ -101,6 +102,11 @@ export function goals(conclave: SfuRun | undefined, janus: SfuRun | undefined, e
   return out;
 }
 
+/** perTrack is the least-squares slope of RSS over forwarded (down-)tracks, MB per track. */
+export function perTrack(points: readonly { participants: number; rssMb: number }[]): number {
+  return slope(points.map((p) => ({ participants: p.participants * (p.participants - 1) * 2, rssMb: p.rssMb })));
+}
+
 /** renderReport is the whole Markdown section. */
 export function renderReport(runs: SfuRun[], plan: LoadPlan, machine: Machine, mediaIp: string, extras: Extras = {}): string {
   const conclave = runs.find((r) => r.server.startsWith("Conclave"));
@@ -122,9 +128,9 @@ export function renderReport(runs: SfuRun[], plan: LoadPlan, machine: Machine, m
     parts.push(
       "**Memory per participant** (Conclave server RSS as participants join; each publishes audio + video and receives the others)",
       "",
-      markdownTable(["Participants", "RSS"], extras.rssPoints.map((p) => [String(p.participants), `${fixed(p.rssMb, 1)} MB`])),
+      markdownTable(["Participants", "Forwarded tracks (n·(n−1)·2)", "RSS"], extras.rssPoints.map((p) => [String(p.participants), String(p.participants * (p.participants - 1) * 2), `${fixed(p.rssMb, 1)} MB`])),
       "",
-      `Slope (least squares): ${fixed(extras.rssSlopeMb ?? Number.NaN, 2)} MB per participant.`,
+      `Slope (least squares): ${fixed(extras.rssSlopeMb ?? Number.NaN, 2)} MB per participant; ${fixed(perTrack(extras.rssPoints), 2)} MB per forwarded track (every participant receives everyone else, so the tracks grow with n²).`,
       "",
     );
   }

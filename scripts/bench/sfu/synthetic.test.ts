@@ -1,7 +1,8 @@
 // The SFU benchmark's synthetic media and report helpers. No timing assertions: benchmarks are
 // measured, not tested.
 import { describe, expect, test } from "bun:test";
-import { goals, sideBySide, type SfuRun } from "./report.ts";
+import { slope } from "./memory.ts";
+import { goals, perTrack, sideBySide, type SfuRun } from "./report.ts";
 import { Recorder } from "./traffic.ts";
 import type { LevelResult } from "./measure.ts";
 import { buildAudioPacket, buildVideoPacket, DEFAULT_VIDEO, readTag, stampPacket, tagOffset, videoPacketsPerSecond } from "./synthetic.ts";
@@ -128,5 +129,14 @@ describe("Recorder", () => {
     // latency = receive time − embedded send time (t − 50)
     expect(r.latenciesMs[0]!).toBeGreaterThanOrEqual(50);
     expect(r.latenciesMs[0]!).toBeLessThanOrEqual(performance.now() - (t - 50));
+  });
+});
+
+describe("memory slopes", () => {
+  test("per participant and per forwarded track", () => {
+    const pts = [0, 2, 4].map((n) => ({ participants: n, rssMb: 40 + 3 * n * (n - 1) * 2 }));
+    expect(perTrack(pts)).toBeCloseTo(3, 9);
+    expect(slope([{ participants: 0, rssMb: 10 }, { participants: 10, rssMb: 30 }])).toBeCloseTo(2, 9);
+    expect(slope([{ participants: 1, rssMb: 10 }])).toBeNaN();
   });
 });
