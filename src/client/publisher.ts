@@ -3,6 +3,7 @@
  * and the server answers. Offers are serialised: a change while an offer is outstanding is
  * folded into one follow-up offer.
  */
+import { watchConnection } from "./watch-connection.ts";
 import type { ClientMessage, PublishedTrack } from "../shared/signaling.ts";
 import { preferVideoCodecs } from "./codecs.ts";
 
@@ -41,9 +42,7 @@ export class Publisher {
     this.pc.onicecandidate = (e) => {
       if (e.candidate && e.candidate.candidate) ev.send({ type: "ice", pc: "pub", candidate: e.candidate.candidate, mid: e.candidate.sdpMid ?? "" });
     };
-    this.pc.onconnectionstatechange = () => {
-      if (this.pc.connectionState === "failed" && !this.closed) ev.failed("sending media failed");
-    };
+    watchConnection(this.pc, (why) => ev.failed(`sending media: ${why}`), () => this.closed);
     const stream = new MediaStream();
     this.mic = this.pc.addTransceiver(tracks.mic ?? "audio", { direction: "sendonly", streams: [stream] });
     this.camera = this.pc.addTransceiver(tracks.camera ?? "video", { direction: "sendonly", streams: [stream] });

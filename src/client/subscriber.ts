@@ -3,6 +3,7 @@
  * After each offer the transceivers are matched to (participant, source) through the offer's
  * track list, and the UI is told which track now belongs to whom.
  */
+import { watchConnection } from "./watch-connection.ts";
 import type { ClientMessage, ForwardedTrack, TrackSource } from "../shared/signaling.ts";
 
 /** RemoteTrack is one forwarded track and whose it is. */
@@ -33,9 +34,7 @@ export class Subscriber {
     this.pc.onicecandidate = (e) => {
       if (e.candidate && e.candidate.candidate) ev.send({ type: "ice", pc: "sub", candidate: e.candidate.candidate, mid: e.candidate.sdpMid ?? "" });
     };
-    this.pc.onconnectionstatechange = () => {
-      if (this.pc.connectionState === "failed" && !this.closed) ev.failed("receiving media failed");
-    };
+    watchConnection(this.pc, (why) => ev.failed(`receiving media: ${why}`), () => this.closed);
   }
 
   /** offered answers a server offer (offers are applied one at a time, in order). */

@@ -10,9 +10,9 @@ import nodeDataChannel from "node-datachannel";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { isCspViolation, launchChromium, watchConsole, type ConsoleProblem } from "../support/browser.ts";
 import { startClientServer, type ClientServer } from "../support/client-server.ts";
-import { eventually, installMeetingHooks, joinTiming, received, selfId } from "../support/meeting-page.ts";
+import { diagnose, eventually, installMeetingHooks, joinTiming, received, selfId } from "../support/meeting-page.ts";
 
-setDefaultTimeout(90_000);
+setDefaultTimeout(120_000);
 
 const MEETING = "m-sfu-e2e";
 type Who = "host" | "a" | "b";
@@ -47,7 +47,7 @@ describe("meeting client ↔ real SFU in Chromium (three participants)", () => {
     const p = page[who];
     await p.goto(server.pageUrl(who, { host: who === "host", name: NAMES[who] }));
     await p.getByRole("button", { name: "Join", exact: true }).click();
-    await p.locator('#conclave-meeting[data-phase="in"]').waitFor({ timeout: 20_000 }).catch(async () => {
+    await p.locator('#conclave-meeting[data-phase="in"]').waitFor({ timeout: 45_000 }).catch(async () => {
       throw new Error(`${who} did not get into the meeting; the page says: ${await p.locator("#conclave-meeting").innerText()}`);
     });
     ids[who] = await selfId(p);
@@ -63,7 +63,9 @@ describe("meeting client ↔ real SFU in Chromium (three participants)", () => {
   test("everyone decodes everyone else's video and receives their audio", async () => {
     for (const me of ["host", "a", "b"] as const) {
       for (const other of (["host", "a", "b"] as const).filter((w) => w !== me)) {
-        await eventually(`${me} decoding ${other}'s camera (framesDecoded > 0)`, async () => ((await received(page[me]))[ids[other]]?.videoFrames ?? 0) > 0, 30_000);
+        await eventually(`${me} decoding ${other}'s camera (framesDecoded > 0)`, async () => ((await received(page[me]))[ids[other]]?.videoFrames ?? 0) > 0, 30_000).catch(async (e) => {
+          throw new Error(`${(e as Error).message}\n${me}:\n${await diagnose(page[me])}\n${other}:\n${await diagnose(page[other])}`);
+        });
         const before = (await received(page[me]))[ids[other]]?.audioPackets ?? 0;
         await eventually(`${me} receiving ${other}'s audio (packets above ${before})`, async () => ((await received(page[me]))[ids[other]]?.audioPackets ?? 0) > before, 20_000);
       }
@@ -105,6 +107,19 @@ describe("meeting client ↔ real SFU in Chromium (three participants)", () => {
     await eventually("A's connections rebuilt", async () => (await page.a.evaluate(() => (window as unknown as { __pcs: unknown[] }).__pcs.length)) > pcsBefore, 20_000);
     expect(await selfId(page.a)).toBe(ids.a);
     await eventually("A decoding the host's video again", async () => ((await received(page.a))[ids.host]?.videoFrames ?? 0) > 0, 30_000);
+  });
+
+  test("when A's media connections die (server side), A rejoins by itself and media flows again", async () => {
+    const pcsBefore = await page.a.evaluate(() => (window as unknown as { __pcs: unknown[] }).__pcs.length);
+    server.media.closeSession(ids.a);
+    await eventually("A's connections rebuilt after the media loss", async () => (await page.a.evaluate(() => (window as unknown as { __pcs: unknown[] }).__pcs.length)) > pcsBefore, 45_000);
+    await page.a.locator('#conclave-meeting[data-phase="in"]').waitFor({ timeout: 30_000 });
+    expect(await selfId(page.a)).toBe(ids.a);
+    await eventually("the host decoding A's video again", async () => {
+      const before = (await received(page.host))[ids.a]?.videoFrames ?? 0;
+      await Bun.sleep(500);
+      return ((await received(page.host))[ids.a]?.videoFrames ?? 0) > before;
+    }, 30_000);
   });
 
   test("no CSP violation and no script error", () => {

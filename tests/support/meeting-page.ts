@@ -107,3 +107,23 @@ export async function waitForPreview(page: Page, timeoutMs = 20_000): Promise<vo
     { timeout: timeoutMs },
   );
 }
+
+/** diagnose summarises a page's peer connections and tiles, for failure messages. */
+export function diagnose(page: Page): Promise<string> {
+  return page
+    .evaluate(async () => {
+      const lines: string[] = [];
+      for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+        if (pc.connectionState === "closed") continue;
+        const parts: string[] = [];
+        (await pc.getStats()).forEach((r: { type: string; kind?: string; mid?: string; packetsSent?: number; framesEncoded?: number; packetsReceived?: number; framesDecoded?: number; trackIdentifier?: string; pliCount?: number }) => {
+          if (r.type === "outbound-rtp") parts.push(`out ${r.kind} mid=${r.mid} sent=${r.packetsSent} enc=${r.framesEncoded ?? "-"} pli=${r.pliCount ?? "-"}`);
+          if (r.type === "inbound-rtp") parts.push(`in ${r.kind} mid=${r.mid} track=${r.trackIdentifier} recv=${r.packetsReceived} dec=${r.framesDecoded ?? "-"} pli=${r.pliCount ?? "-"}`);
+        });
+        lines.push(`pc ${pc.connectionState} [${pc.getTransceivers().map((t) => `${t.mid}:${t.currentDirection}`).join(" ")}] ${parts.join("; ")}`);
+      }
+      const tiles = Array.from(document.querySelectorAll<HTMLElement>(".tile")).map((t) => `${t.dataset.tile}→${((t.querySelector("video")?.srcObject as MediaStream | null)?.getVideoTracks()[0]?.id ?? "none")}`);
+      return `${lines.join("\n")}\ntiles: ${tiles.join(", ")}`;
+    })
+    .catch((e: unknown) => `(no diagnosis: ${(e as Error).message})`);
+}
