@@ -187,3 +187,21 @@ describe("settings changed on the admin pages", () => {
     expect(room.waiting()).toEqual([]);
   });
 });
+
+describe("removal", () => {
+  test("a removed participant stays out when the meeting is started again", async () => {
+    const m = await scheduleMeeting(t.meetings.deps, actor, form({ settings: { "meeting.waiting_room": "false" } }));
+    const live = t.meetings.live;
+    const room = live.room(m.id);
+    const h = room.join(hostGrant(m.id));
+    const g = room.join(grant(m.id));
+    if (h.outcome !== "joined" || g.outcome !== "joined") throw new Error();
+    expect(room.act(h.participantId, { type: "remove", participantId: g.participantId }).ok).toBe(true);
+    expect(room.act(h.participantId, { type: "end" }).ok).toBe(true);
+    const again = live.room(m.id);
+    expect(again).not.toBe(room);
+    expect(again.join(hostGrant(m.id)).outcome).toBe("joined");
+    expect(again.join(grant(m.id))).toMatchObject({ outcome: "refused", reason: "removed" });
+    expect(auditActions(t, owner.accountId)).toEqual(expect.arrayContaining(["meeting.remove", "meeting.end_for_all", "meeting.end"]));
+  });
+});

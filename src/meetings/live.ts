@@ -74,6 +74,8 @@ export function createMeetingsLive(deps: LiveDeps): MeetingsLiveService {
   const clock = accounts.clock;
   const rooms = new Map<string, { inner: Room; wrapper: LiveRoom; started: boolean; timer: ReturnType<typeof setTimeout> | null; ownerUserId: string }>();
   const topics = new Map<string, string>();
+  /** removed identities per meeting, kept while the process runs (a removed person stays out of later sessions too) */
+  const removedByMeeting = new Map<string, Set<string>>();
   const listeners = new Set<EffectListener>();
   let gate = deps.meetingsAllowed;
   let chain: Promise<void> = Promise.resolve();
@@ -234,6 +236,7 @@ export function createMeetingsLive(deps: LiveDeps): MeetingsLiveService {
       const inner = createRoom({
         meetingId, accountId: now?.key.accountId ?? "", topic: topics.get(meetingId) ?? "Meeting", policy: now?.policy ?? DEFAULT_POLICY, clock,
         gate: () => (now ? (gate?.(now.key.accountId) ?? { ok: true }) : { ok: false, message: "This meeting no longer exists." }),
+        removed: removedByMeeting.get(meetingId) ?? removedByMeeting.set(meetingId, new Set()).get(meetingId),
       });
       const wrapper = wrap(inner, now?.key.ownerUserId);
       if (now) rooms.set(meetingId, { inner, wrapper, started: false, timer: null, ownerUserId: now.key.ownerUserId });

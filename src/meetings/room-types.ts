@@ -16,6 +16,8 @@ export interface RoomOptions {
   clock: Clock;
   /** checked on every join: e.g. the account's keys are unavailable */
   gate?: () => { ok: true } | { ok: false; message: string };
+  /** identities removed by a host; shared between successive rooms of one meeting so removal outlives a restart of it */
+  removed?: Set<string>;
 }
 
 /** Room is a LiveRoom plus what the meetings service drives: settings changes, expiry, forced end. */

@@ -46,7 +46,7 @@ function identityOf(g: JoinGrant): string {
 /** createRoom builds an empty live room for a meeting. */
 export function createRoom(o: RoomOptions): Room {
   const seats = new Map<string, Seat>();
-  const removed = new Set<string>();
+  const removed = o.removed ?? new Set<string>();
   let policy = o.policy;
   let topic = o.topic;
   let locked = false;
