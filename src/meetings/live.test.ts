@@ -205,3 +205,18 @@ describe("removal", () => {
     expect(auditActions(t, owner.accountId)).toEqual(expect.arrayContaining(["meeting.remove", "meeting.end_for_all", "meeting.end"]));
   });
 });
+
+describe("account deletion", () => {
+  test("deleting an account removes its meetings, attendance and chat and ends its running meetings", async () => {
+    const { terminateAccount } = await import("../accounts/account-deletion.ts");
+    const m = await scheduleMeeting(t.meetings.deps, actor, form({ settings: { "meeting.waiting_room": "false" } }));
+    const room = t.meetings.live.room(m.id);
+    const h = room.join(hostGrant(m.id));
+    if (h.outcome !== "joined") throw new Error();
+    await t.meetings.live.chat(m.id, h.participantId, "bye");
+    await t.meetings.live.settled();
+    expect(t.meetings.live.endAccountMeetings(owner.accountId, "ended", "The account was deleted.")).toBe(1);
+    terminateAccount(t.auth, owner.accountId, (a) => t.keys.shred(a), "test");
+    for (const table of ["meetings", "meeting_participants", "meeting_chat"]) expect(t.count(table)).toBe(0);
+  });
+});
