@@ -23,7 +23,7 @@ setDefaultTimeout(180_000);
 const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const R = rng(SEED);
 /** Bounded: this many kills, over this many CMK data keys. */
-const KILLS = 6;
+const KILLS = 8;
 const DEKS = 400;
 
 let hsm: SoftHsm;
@@ -111,9 +111,13 @@ describe(`kill -9 during a customer-managed key rotation (CRASH_SEED=${SEED})`, 
     const env = { ...hsm.env };
     const args = ["keys", "rewrap", "--resume", "--data-dir", dataDir, "--config", cfgPath];
     let midway = 0;
+    // Kill at a random moment; when a run was killed before it moved anything (start-up is slow
+    // on a busy machine), let the next one live longer.
+    let extra = 0;
+    let before = 0;
     for (let i = 0; i < KILLS; i++) {
       const run = spawnConclave(args, { cwd: work, env });
-      await Bun.sleep(R.int(50, 900));
+      await Bun.sleep(extra + R.int(50, 600));
       run.proc.kill(9);
       await run.proc.exited;
       await run.output;
@@ -122,6 +126,9 @@ describe(`kill -9 during a customer-managed key rotation (CRASH_SEED=${SEED})`, 
       expect(s.mislabelled).toBe(0);
       expect(s.done).toBe(s.moved); // progress and the keys it counts are written together
       if (s.moved > 0 && s.moved < DEKS) midway++;
+      if (process.env.CRASH_DEBUG) console.log(`kill ${i}: moved ${s.moved}, state ${s.state}, extra ${extra}`);
+      extra = s.moved === before ? extra + 400 : extra;
+      before = s.moved;
       if (s.state === "done") break;
     }
     const last = await runCli(args, { cwd: work, env, timeoutMs: 120_000 });
