@@ -144,7 +144,8 @@ export function conclaveDriver(opts: { wsUrl: string; origin: string; pid: numbe
       await join(sub);
     },
     diagnose() {
-      return participants.filter((p) => p.errors.length > 0).map((p) => `${p.name}: ${p.errors.join(" | ")}`).join("; ");
+      const errs = participants.filter((p) => p.errors.length > 0).map((p) => `${p.name}: ${p.errors.join(" | ")}`);
+      return [`sub offers answered: ${participants.map((p) => `${p.name}=${p.subAnswers}`).join(" ")}`, ...errs].join("; ");
     },
     close() {
       for (const p of participants) p.close();

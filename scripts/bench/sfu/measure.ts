@@ -146,9 +146,9 @@ export async function runLevels(driver: SfuDriver, plan: LoadPlan, log: (m: stri
       await Promise.all(pending);
       // Every subscriber (publishers' companions included) must receive every stream it expects.
       await waitFor(`${driver.name}: every subscriber receiving every stream`, () => subs.every((w, i) => expectedFor(w, i < plan.publishers ? i : null).length === 0), 30_000).catch((e: Error) => log(`warning: ${e.message}`));
-      const missing = subs.map((w, i) => ({ name: w.peer.name, streams: expectedFor(w, i < plan.publishers ? i : null) })).filter((m) => m.streams.length > 0);
+      const missing = subs.map((w, i) => ({ name: w.peer.name, streams: expectedFor(w, i < plan.publishers ? i : null), tracks: w.peer.tracks.length, open: w.peer.openTracks() })).filter((m) => m.streams.length > 0);
       const incomplete = missing.length;
-      if (incomplete) log(`${driver.name}: not receiving everything: ${missing.map((m) => `${m.name} lacks streams ${m.streams.join(",")}`).join("; ")}${driver.diagnose?.() ? `; ${driver.diagnose()}` : ""}`);
+      if (incomplete) log(`${driver.name}: not receiving everything: ${missing.map((m) => `${m.name} lacks streams ${m.streams.join(",")} (${m.tracks} tracks, ${m.open} open)`).join("; ")}${driver.diagnose?.() ? `; ${driver.diagnose()}` : ""}`);
       for (const w of subs) w.watching = false;
       log(`${driver.name}: level ${li + 1}: ${plan.publishers} publishers, ${target} subscribers up in ${((performance.now() - t0) / 1000).toFixed(1)} s; warm-up ${plan.warmupMs / 1000} s`);
       await Bun.sleep(plan.warmupMs);
