@@ -10,7 +10,7 @@ import nodeDataChannel from "node-datachannel";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { isCspViolation, launchChromium, watchConsole, type ConsoleProblem } from "../support/browser.ts";
 import { startClientServer, type ClientServer } from "../support/client-server.ts";
-import { diagnose, eventually, installMeetingHooks, joinTiming, received, selfId } from "../support/meeting-page.ts";
+import { diagnose, eventually, inboundVideoCodecs, installMeetingHooks, joinTiming, received, selfId } from "../support/meeting-page.ts";
 
 setDefaultTimeout(120_000);
 
@@ -69,6 +69,14 @@ describe("meeting client ↔ real SFU in Chromium (three participants)", () => {
         const before = (await received(page[me]))[ids[other]]?.audioPackets ?? 0;
         await eventually(`${me} receiving ${other}'s audio (packets above ${before})`, async () => ((await received(page[me]))[ids[other]]?.audioPackets ?? 0) > before, 20_000);
       }
+    }
+    // Camera video travels as H.264 constrained baseline, packetization-mode 1.
+    const codecs = await inboundVideoCodecs(page.host);
+    expect(codecs.length).toBeGreaterThanOrEqual(2);
+    for (const c of codecs) {
+      expect(c).toStartWith("video/H264;");
+      expect(c).toContain("packetization-mode=1");
+      expect(c).toContain("profile-level-id=42e01f");
     }
     // The server names the active speaker (fake microphones beep): some tile is highlighted.
     await eventually("an active-speaker highlight on the host's page", async () => (await page.host.locator(".tile.speaking").count()) > 0, 20_000);

@@ -127,3 +127,20 @@ export function diagnose(page: Page): Promise<string> {
     })
     .catch((e: unknown) => `(no diagnosis: ${(e as Error).message})`);
 }
+
+/** inboundVideoCodecs lists the codec (mimeType and fmtp) of every inbound video stream on the page. */
+export function inboundVideoCodecs(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const out: string[] = [];
+    for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+      if (pc.connectionState === "closed") continue;
+      const report = await pc.getStats();
+      report.forEach((r: { type: string; kind?: string; codecId?: string }) => {
+        if (r.type !== "inbound-rtp" || r.kind !== "video" || !r.codecId) return;
+        const c = report.get(r.codecId) as { mimeType?: string; sdpFmtpLine?: string } | undefined;
+        if (c?.mimeType) out.push(`${c.mimeType};${c.sdpFmtpLine ?? ""}`);
+      });
+    }
+    return out;
+  });
+}
