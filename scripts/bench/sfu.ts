@@ -5,7 +5,7 @@
 //
 //   bun run scripts/bench/sfu.ts [--only janus|conclave] [--publishers 6] [--levels 18,40]
 //       [--duration 12] [--warmup 3] [--conclave auto|binary|harness] [--memory 0,4,8,12,16] [--settle 5] [--joins 10]
-//       [--nice -10] [--media-ip IP]
+//       [--nice -10] [--media-ip IP] [--media-args "--media-bind {ip} --media-port {port}"]
 //       [--out scripts/bench/sfu-results.json]
 //
 // The server runs on core 0 and this generator on core 1 (`taskset`); server CPU is the server
@@ -43,6 +43,7 @@ const { values: args } = parseArgs({
     memory: { type: "string", default: "0,4,8,12,16" },
     settle: { type: "string", default: "5" },
     joins: { type: "string", default: "10" },
+    "media-args": { type: "string", default: "--media-bind {ip} --media-port {port}" },
   },
 });
 if (args.only && !["janus", "conclave"].includes(args.only)) throw new Error("--only must be janus or conclave");
@@ -141,8 +142,9 @@ async function runJanus(): Promise<SfuRun> {
   }
 }
 
-/** MEDIA_ARGS put the binary's media port on an address (see README: [media] configuration). */
-const MEDIA_ARGS = (ip: string, port: number): string[] => ["--media-bind", ip, "--media-port", String(port)];
+/** MEDIA_ARGS put the binary's media (UDP) on an address and port: --media-args, {ip} and {port} filled in. */
+const MEDIA_ARGS = (ip: string, port: number): string[] =>
+  args["media-args"].split(" ").filter(Boolean).map((a) => a.replaceAll("{ip}", ip).replaceAll("{port}", String(port)));
 
 const targetContext = (): TargetContext => ({ children, tmp, prefix: serverPrefix(), mediaIp: MEDIA_IP, mediaArgs: MEDIA_ARGS, log });
 
