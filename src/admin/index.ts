@@ -15,6 +15,7 @@ import { settingsRoutes } from "./settings-routes.tsx";
 import { ssoRoutes } from "./sso-routes.tsx";
 import { usersRoutes } from "./users-routes.tsx";
 import { meetingsRoutes } from "./meetings-routes.tsx";
+import { meetingsAdminRoutes } from "./meetings-admin-routes.tsx";
 import { joinRoutes } from "./join-routes.tsx";
 
 export type { AdminDeps } from "./deps.ts";
@@ -31,6 +32,7 @@ export function mountPages(app: Hono<AppEnv>, deps: AdminDeps): void {
   app.route("/admin/roles", rolesRoutes(deps));
   app.route("/admin/settings", settingsRoutes(deps));
   app.route("/admin/audit", auditRoutes(deps));
+  app.route("/admin/meetings", meetingsAdminRoutes(deps));
   app.route("/admin/keys", keysRoutes(deps));
   app.route("/admin/security/cmk", cmkRoutes(deps));
   app.route("/admin/sso", ssoRoutes(deps));

@@ -12,6 +12,7 @@ const NAV: { href: string; label: string; perm: string | null }[] = [
   { href: "/admin/roles", label: "Roles", perm: "roles:view" },
   { href: "/admin/settings", label: "Settings", perm: "settings:view" },
   { href: "/admin/sso", label: "Single sign-on", perm: "settings:view" },
+  { href: "/admin/meetings", label: "Account meetings", perm: "audit:view" },
   { href: "/admin/audit", label: "Operation log", perm: "audit:view" },
   { href: "/admin/keys", label: "Keys", perm: "account:view" },
   { href: "/admin/security/cmk", label: "Customer managed key", perm: "settings:view" },

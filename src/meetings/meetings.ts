@@ -3,13 +3,13 @@
  * Every query is scoped to the actor's account and to the meeting's owner (404 otherwise);
  * every change is audited in the transaction that makes it.
  */
-import { auditActor, type Actor } from "../accounts/actor.ts";
+import { auditActor, requirePermission, type Actor } from "../accounts/actor.ts";
 import type { AccountsDeps } from "../accounts/deps.ts";
 import type { SettingValue } from "../accounts/setting-definitions.ts";
 import { invalid, notFound } from "../shared/errors.ts";
 import { newId } from "../shared/ids.ts";
 import type { Logger } from "../shared/logger.ts";
-import type { MeetingRecord, MeetingsRepo } from "../storage/meetings-repo.ts";
+import type { AttendanceRecord, MeetingRecord, MeetingsRepo } from "../storage/meetings-repo.ts";
 
 export type { AttendanceRecord, MeetingRecord } from "../storage/meetings-repo.ts";
 import { randomDialPasscode, randomLinkToken, randomMeetingNumber, randomPasscode } from "./codes.ts";
@@ -181,4 +181,26 @@ export function formOf(m: MeetingRecord): MeetingForm {
 /** joinUrl is the link with the passcode token embedded. */
 export function joinUrl(baseUrl: string, m: Pick<MeetingRecord, "number" | "linkToken">): string {
   return `${baseUrl}/j/${m.number}?pwd=${m.linkToken}`;
+}
+
+/** AccountMeeting is what administrators see of any meeting in their account (never its passcodes or link). */
+export type AccountMeeting = Omit<MeetingRecord, "passcode" | "dialPasscode" | "linkToken"> & { ownerName: string; seats: number };
+
+const withoutSecrets = ({ passcode: _p, dialPasscode: _d, linkToken: _l, ...rest }: MeetingRecord): Omit<MeetingRecord, "passcode" | "dialPasscode" | "linkToken"> => rest;
+
+/** listAccountMeetings lists the account's latest 200 meetings for administrators who may read the operation log. */
+export async function listAccountMeetings(deps: MeetingsDeps, actor: Actor): Promise<AccountMeeting[]> {
+  requirePermission(actor, "audit:view");
+  const users = new Map((await deps.accounts.users.list(actor.accountId)).map((u) => [u.id, u.name]));
+  return (await deps.repo.listForAccount(actor.accountId, 200)).map((m) => ({ ...withoutSecrets(m), seats: m.seats, ownerName: users.get(m.ownerUserId) ?? "(deleted user)" }));
+}
+
+/** accountMeetingAttendance returns one account meeting with its attendance, for administrators (404 for other accounts). */
+export async function accountMeetingAttendance(deps: MeetingsDeps, actor: Actor, id: string): Promise<{ meeting: AccountMeeting; attendance: AttendanceRecord[] }> {
+  requirePermission(actor, "audit:view");
+  const m = await deps.repo.get(actor.accountId, id);
+  if (!m) throw notFound("No such meeting.");
+  const owner = await deps.accounts.users.get(actor.accountId, m.ownerUserId);
+  const attendance = await deps.repo.attendance(actor.accountId, id);
+  return { meeting: { ...withoutSecrets(m), seats: attendance.length, ownerName: owner?.name ?? "(deleted user)" }, attendance };
 }

@@ -80,6 +80,8 @@ export interface MeetingsRepo {
   numberTaken(number: string): boolean;
   /** listUpcoming: the owner's meetings that have not ended (or recur), soonest first. */
   listForOwner(accountId: string, ownerUserId: string, since: number): Promise<MeetingRecord[]>;
+  /** listForAccount: the account's meetings, most recently started (or scheduled) first, with seat counts. */
+  listForAccount(accountId: string, limit: number): Promise<(MeetingRecord & { seats: number })[]>;
   update(accountId: string, id: string, edit: MeetingEdit, now: number, inTx?: () => void): Promise<void>;
   setStatus(accountId: string, id: string, status: MeetingRecord["status"], at: number): void;
   delete(accountId: string, id: string, inTx?: () => void): boolean;
@@ -160,6 +162,14 @@ export function createMeetingsRepo(db: Db, codec: PersonalDataCodec): MeetingsRe
           or(gte(sql`${meetings.startAt} + ${meetings.durationMinutes} * 60000`, since), sql`${meetings.recurrence} != 'none'`, eq(meetings.status, "live"))))
         .orderBy(asc(meetings.startAt)).all();
       return Promise.all(rows.map(open));
+    },
+    async listForAccount(accountId, limit) {
+      const rows = db.select().from(meetings).where(eq(meetings.accountId, accountId))
+        .orderBy(sql`coalesce(${meetings.startedAt}, ${meetings.startAt}) DESC`).limit(limit).all();
+      const counts = new Map(
+        (db.$client.query("SELECT meeting_id AS m, count(*) AS n FROM meeting_participants WHERE account_id = ? GROUP BY meeting_id").all(accountId) as { m: string; n: number }[]).map((r) => [r.m, r.n]),
+      );
+      return Promise.all(rows.map(async (r) => ({ ...(await open(r)), seats: counts.get(r.id) ?? 0 })));
     },
     async update(accountId, id, e, now, inTx) {
       const m = { accountId, id, ownerUserId: db.select({ o: meetings.ownerUserId }).from(meetings).where(scoped(accountId, id)).get()?.o };
