@@ -12,6 +12,10 @@ import { dekMark } from "../storage/cmk-repo.ts";
 import type { PersonalContext } from "../storage/personal-data.ts";
 import { CmkUnavailableError, parseKeySpec, type CmkStatusChange } from "./cmk-service.ts";
 import { keyUsageCsv } from "./key-usage.ts";
+import { defaults } from "../config/schema.ts";
+import { assemble } from "../main.ts";
+import { captureMailer } from "../notify/mailer.ts";
+import { silentLogger } from "../shared/logger.ts";
 
 const AWS_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_EC2_METADATA_DISABLED", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS"];
 const saved = new Map<string, string | undefined>();
@@ -249,6 +253,31 @@ describe("outages", () => {
     await t.cmk.checkNow(actor.accountId);
     await t.cmk.idle();
     expect(t.cmk.overview(actor.accountId).settings?.status).toBe("available");
+  });
+
+  test("the server starts while the CMK is unreachable: status unreachable, the operation log works under the fallback key", async () => {
+    await enrol({ fallback: true });
+    const sealed = await t.codec.seal(ctx(licensedId), "v");
+    await t.cmk.idle();
+    await t.cmk.close();
+    t.close();
+    east.failNext(1_000_000, { type: "status", status: 503 });
+    const config = defaults();
+    config.server.data_dir = t.dir;
+    config.aws_kms.endpoint = east.url;
+    config.aws_kms.timeout_ms = 300;
+    config.aws_kms.max_attempts = 1;
+    const c = await assemble(config, silentLogger, { clock: t.clock, mailer: captureMailer() });
+    try {
+      await c.cmk.idle();
+      expect(c.cmk.overview(actor.accountId).settings?.status).toBe("unreachable");
+      await c.cmk.setOptions(actor, { fallback: true, dropMeetings: false }); // audited
+      expect((await c.audit.list({ accountId: actor.accountId, limit: 5 })).some((e) => e.action === "cmk.options_changed")).toBe(true);
+      await expect(c.codec.open(ctx(licensedId), sealed)).rejects.toThrow(/cannot be reached/);
+    } finally {
+      await c.cmk.close();
+      c.close();
+    }
   });
 
   test("an outage seen on a real unwrap (not the probe) changes the status too", async () => {

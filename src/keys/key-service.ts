@@ -287,14 +287,17 @@ export function createKeyService(db: Db, provider: KeyProvider, clock: Clock, au
     },
     async warm(accountId, dataClass) {
       await active(accountId, dataClass);
+      let cmkDown = false; // after one failure, the account's other CMK keys are not tried (each could wait for timeouts)
       for (const row of listDataKeys(db, accountId)) {
         if (row.dataClass !== dataClass || row.status === "destroyed" || cached(row.id)) continue;
         const route = routeOfRow(row);
+        if (cmkDown && route.slot === "cmk") continue;
         try {
           await unwrapRow(row, { purpose: "warm" });
         } catch (err) {
           // Content under an unavailable customer key stays unreadable until it returns; the rest of the log works.
           if (route.slot !== "cmk" || !router) throw err;
+          cmkDown = true;
           try {
             router.failed(accountId, dataClass, route, err, false);
           } catch {
