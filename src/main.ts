@@ -164,7 +164,7 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
   if (resealed) log.info("personal data sealed under the account keys", { rows: resealed });
   const users = createUsersRepo(db, codec);
   const accounts: AccountsDeps = { db, clock, audit, users, mailer, invitationDays: config.security.invitation_days };
-  const meetings = createMeetings({ accounts, repo: createMeetingsRepo(db, codec), log: log.child({ module: "meetings" }), baseUrl, meetingsAllowed: (accountId) => cmk.meetingsAllowed(accountId) });
+  const meetings = createMeetings({ accounts, repo: createMeetingsRepo(db, codec), log: log.child({ module: "meetings" }), baseUrl, meetingsAllowed: (accountId) => cmk.meetingsAllowed(accountId), mac: (data) => codec.index("meetings.join_pass", data) });
   // "Drop meetings when keys are unavailable": a key status change ends the account's running meetings.
   cmk.onStatusChange((change) => {
     const verdict = cmk.meetingsAllowed(change.accountId);

@@ -10,8 +10,10 @@ import type { AdminDeps } from "./deps.ts";
 import { MeetingShell } from "./meeting-shell.tsx";
 import { Csrf, formText, Notice, page, readForm, seeOther } from "./ui.tsx";
 
-/** JOIN_COOKIE marks a browser that passed meeting passcodes (server-side passes) and is a guest's identity. */
+/** JOIN_COOKIE is a browser's join id: a guest's identity, and what its passes are bound to. */
 export const JOIN_COOKIE = "__Host-conclave_join";
+/** PASSES_COOKIE holds the signed list of meetings whose passcode this browser passed. */
+export const PASSES_COOKIE = "__Host-conclave_passes";
 
 const WRONG = "The meeting ID or passcode is not correct. Check your invitation and try again.";
 
@@ -53,7 +55,12 @@ export function joinRoutes(deps: AdminDeps): Hono<AppEnv> {
     const actor = c.get("session")?.actor ?? null;
     const cookie = joinCookie(c, false);
     const user = actor ? await mm.deps.accounts.users.get(actor.accountId, actor.userId) : undefined;
-    return { actor, email: user?.email ?? null, passed: (id) => mm.passes.has(cookie, id) };
+    const passes = readCookie(c, PASSES_COOKIE);
+    return { actor, email: user?.email ?? null, passed: (id) => mm.passes.has(cookie, passes, id) };
+  };
+  const grantPass = (c: AppContext, meetingId: string): void => {
+    const id = joinCookie(c, true)!;
+    writeCookie(c, PASSES_COOKIE, mm.passes.grant(id, readCookie(c, PASSES_COOKIE), meetingId), PASS_TTL_MS / 1000);
   };
   const limited = (c: AppContext, message: string) => {
     c.get("log").warn("join attempt budget exhausted", { source: source(c) });
@@ -66,7 +73,7 @@ export function joinRoutes(deps: AdminDeps): Hono<AppEnv> {
     const body = await readForm(c);
     const attempt = tryPasscode(mm.join, source(c), formText(body, "number").slice(0, 40), formText(body, "passcode").slice(0, 100));
     if (attempt.ok) {
-      mm.passes.grant(joinCookie(c, true)!, attempt.meeting.id);
+      grantPass(c, attempt.meeting.id);
       return seeOther(c, `/j/${attempt.meeting.number}`);
     }
     if (attempt.limited) return limited(c, attempt.message);
@@ -81,7 +88,7 @@ export function joinRoutes(deps: AdminDeps): Hono<AppEnv> {
       // The link's token leaves the address bar at once: remembered server-side for this browser, then a redirect.
       const attempt = tryLinkToken(mm.join, source(c), number, pwd);
       if (!attempt.ok) return attempt.limited ? limited(c, attempt.message) : seeOther(c, `/j/${number}?link=invalid`);
-      mm.passes.grant(joinCookie(c, true)!, attempt.meeting.id);
+      grantPass(c, attempt.meeting.id);
       return seeOther(c, `/j/${number}`);
     }
     const v = await visitor(c);

@@ -2,6 +2,7 @@
  * The meetings module as the composition root builds it: scheduling deps for the pages, the
  * join checks (budgets shared with SIP later), and the live side for the signalling server.
  */
+import { createHmac, randomBytes } from "node:crypto";
 import type { AccountsDeps } from "../accounts/deps.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { MeetingsRepo } from "../storage/meetings-repo.ts";
@@ -12,6 +13,12 @@ import { createMeetingsLive, type MeetingsGate, type MeetingsLiveService } from 
 import type { MeetingsDeps } from "./meetings.ts";
 
 export { createJoinGuard } from "./join-guard.ts";
+
+/** processMac is an HMAC under a random key that lives as long as the process. */
+function processMac(): (data: string) => string {
+  const key = randomBytes(32);
+  return (data) => createHmac("sha256", key).update(data).digest("base64url");
+}
 
 /** MeetingsModule is everything the server needs from the meetings domain. */
 export interface MeetingsModule {
@@ -33,6 +40,8 @@ export interface MeetingsOptions {
   log: Logger;
   baseUrl: string;
   meetingsAllowed?: MeetingsGate;
+  /** mac signs join passes; give it a key that survives restarts (the codec's blind index). Default: a per-process key. */
+  mac?: (data: string) => string;
 }
 
 /** createMeetings builds the meetings module. */
@@ -48,5 +57,5 @@ export function createMeetings(o: MeetingsOptions): MeetingsModule {
     onChanged: (accountId, meetingId) => void live.refresh(accountId, meetingId).catch((err: unknown) => o.log.error("live meeting not refreshed", { error: err })),
     onDeleted: (accountId, meetingId) => void live.endMeeting(accountId, meetingId, "ended", "The host deleted this meeting."),
   };
-  return { deps, join: { accounts: o.accounts, repo: o.repo, guard }, guard, passes: createJoinPasses(clock), live };
+  return { deps, join: { accounts: o.accounts, repo: o.repo, guard }, guard, passes: createJoinPasses(clock, o.mac ?? processMac()), live };
 }

@@ -6,7 +6,7 @@
  */
 import type { Actor } from "../accounts/actor.ts";
 import type { Clock } from "../shared/clock.ts";
-import { sha256Hex } from "../shared/ids.ts";
+import { constantTimeEqual, sha256Hex } from "../shared/ids.ts";
 import type { MeetingKey, MeetingsRepo } from "../storage/meetings-repo.ts";
 import type { AccountsDeps } from "../accounts/deps.ts";
 import { parseMeetingNumber } from "./codes.ts";
@@ -15,35 +15,40 @@ import { domainsOf, meetingSettings, type MeetingSettings } from "./meeting-sett
 
 /** PASS_TTL_MS: having entered the passcode (or opened the link) counts for 8 hours in that browser. */
 export const PASS_TTL_MS = 8 * 3_600_000;
+/** MAX_PASSES: a browser keeps passes for this many meetings (the most recent). */
+const MAX_PASSES = 8;
 
-/** JoinPasses remembers which meetings a browser (by its join cookie) has passed the passcode of. In memory. */
+/**
+ * JoinPasses remembers which meetings a browser has passed the passcode of, as a signed list in
+ * a cookie ("meetingId.expiry.mac" entries joined by "~"). The MAC (keyed by the server's
+ * persistent blind-index key) binds each entry to the browser's join-cookie id, so a pass
+ * survives a server restart but cannot be moved to another browser or forged.
+ */
 export interface JoinPasses {
-  grant(cookie: string, meetingId: string): void;
-  has(cookie: string | undefined, meetingId: string): boolean;
+  /** grant returns the new passes-cookie value with `meetingId` added. */
+  grant(joinId: string, current: string | undefined, meetingId: string): string;
+  has(joinId: string | undefined, current: string | undefined, meetingId: string): boolean;
 }
 
-/** createJoinPasses builds the in-memory pass store. */
-export function createJoinPasses(clock: Clock): JoinPasses {
-  const passes = new Map<string, Map<string, number>>();
-  let writes = 0;
+/** createJoinPasses builds the pass codec over a MAC function (the codec's keyed blind index). */
+export function createJoinPasses(clock: Clock, mac: (data: string) => string): JoinPasses {
+  const macOf = (joinId: string, meetingId: string, exp: number) => mac(`${joinId}|${meetingId}|${exp}`);
+  const entries = (joinId: string, current: string | undefined) => {
+    const now = Math.floor(clock.now() / 1000);
+    return (current ?? "").split("~").slice(0, MAX_PASSES * 2).map((e) => {
+      const [id, expText, m] = e.split(".");
+      const exp = Number(expText);
+      return id && m && Number.isSafeInteger(exp) && exp > now && constantTimeEqual(m, macOf(joinId, id, exp)) ? { id, exp, m } : null;
+    }).filter((x): x is { id: string; exp: number; m: string } => x !== null);
+  };
   return {
-    grant(cookie, meetingId) {
-      const now = clock.now();
-      if (++writes % 500 === 0) {
-        for (const [k, m] of passes) {
-          for (const [id, exp] of m) if (exp <= now) m.delete(id);
-          if (m.size === 0) passes.delete(k);
-        }
-      }
-      const k = sha256Hex(cookie);
-      const m = passes.get(k) ?? new Map<string, number>();
-      m.set(meetingId, now + PASS_TTL_MS);
-      passes.set(k, m);
+    grant(joinId, current, meetingId) {
+      const exp = Math.floor((clock.now() + PASS_TTL_MS) / 1000);
+      const kept = entries(joinId, current).filter((e) => e.id !== meetingId).slice(-(MAX_PASSES - 1));
+      return [...kept, { id: meetingId, exp, m: macOf(joinId, meetingId, exp) }].map((e) => `${e.id}.${e.exp}.${e.m}`).join("~");
     },
-    has(cookie, meetingId) {
-      if (!cookie) return false;
-      const exp = passes.get(sha256Hex(cookie))?.get(meetingId);
-      return exp !== undefined && exp > clock.now();
+    has(joinId, current, meetingId) {
+      return !!joinId && !!current && entries(joinId, current).some((e) => e.id === meetingId);
     },
   };
 }
