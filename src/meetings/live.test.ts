@@ -220,3 +220,23 @@ describe("account deletion", () => {
     for (const table of ["meetings", "meeting_participants", "meeting_chat"]) expect(t.count(table)).toBe(0);
   });
 });
+
+describe("rooms nobody got into", () => {
+  test("a refused first join leaves no running meeting; a waiting participant who drops is recorded as gone", async () => {
+    const m = await scheduleMeeting(t.meetings.deps, actor, form());
+    const live = t.meetings.live;
+    live.setGate(() => ({ ok: false, message: "no" }));
+    expect(live.room(m.id).join(hostGrant(m.id)).outcome).toBe("refused");
+    expect(live.liveMeetingIds()).toEqual([]);
+    live.setGate(undefined);
+    const room = live.room(m.id);
+    const g = room.join(grant(m.id));
+    if (g.outcome !== "waiting") throw new Error();
+    expect(live.liveMeetingIds()).toEqual([m.id]);
+    room.disconnected(g.participantId);
+    await live.settled();
+    const rows = await t.meetings.deps.repo.attendance(owner.accountId, m.id);
+    expect(rows.map((r) => [r.joinedAt, r.leftReason])).toEqual([[null, "left_waiting_room"]]);
+    expect(live.liveMeetingIds()).toEqual([]);
+  });
+});

@@ -166,8 +166,12 @@ export function createMeetingsLive(deps: LiveDeps): MeetingsLiveService {
         observe(accountId, changed);
         emit(meetingId, changed);
         const v = inner.join(grant);
-        if (v.outcome === "refused") return v;
         const r = rooms.get(meetingId);
+        if (v.outcome === "refused") {
+          // A room nobody got into is not a running meeting.
+          if (r && r.inner === inner && !r.started && inner.empty) rooms.delete(meetingId);
+          return v;
+        }
         if (r && !r.started) {
           r.started = true;
           const at = clock.now();
@@ -189,7 +193,13 @@ export function createMeetingsLive(deps: LiveDeps): MeetingsLiveService {
         if (v.outcome !== "refused") after(v.effects);
         return v;
       },
-      disconnected: (id) => after(inner.disconnected(id)),
+      disconnected(id) {
+        if (inner.waiting().some((w) => w.id === id)) {
+          const at = clock.now();
+          later("left", () => repo.markLeft(accountId, id, at, "left_waiting_room"));
+        }
+        return after(inner.disconnected(id));
+      },
       leave: (id) => after(inner.leave(id)),
       setMediaState: (id, st) => after(inner.setMediaState(id, st)),
       setHand: (id, raised) => inner.setHand(id, raised),
@@ -321,7 +331,7 @@ export function createMeetingsLive(deps: LiveDeps): MeetingsLiveService {
     sweep() {
       for (const id of [...rooms.keys()]) sweepRoom(id);
     },
-    liveMeetingIds: (accountId) => [...rooms.values()].filter((r) => !accountId || r.inner.accountId === accountId).map((r) => r.inner.meetingId),
+    liveMeetingIds: (accountId) => [...rooms.values()].filter((r) => r.started && (!accountId || r.inner.accountId === accountId)).map((r) => r.inner.meetingId),
     settled: () => chain,
     close() {
       clearInterval(poll);
