@@ -71,7 +71,7 @@ export function meetingsRoutes(deps: AdminDeps): Hono<AppEnv> {
             <a href="/join">Join a meeting by ID</a>
           </div>
           <table>
-            <thead><tr><th>Topic</th><th>When</th><th>Meeting ID</th><th>Status</th></tr></thead>
+            <thead><tr><th>Topic</th><th>When</th><th>Meeting ID</th><th>Status</th><th></th></tr></thead>
             <tbody>
               {list.map((m) => (
                 <tr>
@@ -79,6 +79,7 @@ export function meetingsRoutes(deps: AdminDeps): Hono<AppEnv> {
                   <td>{whenText(m)}</td>
                   <td>{formatMeetingNumber(m.number)}</td>
                   <td>{m.status === "live" ? <span class="badge ok">live</span> : <span class="badge">{m.kind}</span>}</td>
+                  <td><a href={`/j/${m.number}`} aria-label={`Start ${m.topic}`}>Start</a></td>
                 </tr>
               ))}
             </tbody>
