@@ -116,8 +116,11 @@ function serverPrefix(): string[] {
   return [...(NICE === 0 ? [] : ["nice", "-n", String(NICE)]), "taskset", "-c", SERVER_CORE];
 }
 
-async function runJanus(): Promise<SfuRun> {
-  const dir = join(tmp, "janus");
+let janusRuns = 0;
+
+/** startJanus starts Janus pinned on the server core with a fresh config dir and returns its driver. */
+async function startJanus(): Promise<{ driver: Awaited<ReturnType<typeof janusDriver>>; stop(): Promise<void> }> {
+  const dir = join(tmp, `janus-${++janusRuns}`);
   mkdirSync(dir);
   const port = freePort();
   const rtpBase = 20000 + Math.floor(Math.random() * 20000);
@@ -127,20 +130,42 @@ async function runJanus(): Promise<SfuRun> {
   const base = `http://127.0.0.1:${port}/janus`;
   try {
     await waitForJanus(base, proc);
-    const driver = await janusDriver(base, proc.pid, plan.publishers + 1, MEDIA_IP);
+    const driver = await janusDriver(base, proc.pid, 64, MEDIA_IP);
     log(`Janus 1.1.2 started (pid ${proc.pid}, core ${SERVER_CORE})`);
-    try {
-      const levels = await runLevels(driver, plan, log);
-      return { server: "Janus VideoRoom 1.1.2", levels };
-    } finally {
-      await driver.close();
-    }
+    return {
+      driver,
+      async stop() {
+        await driver.close();
+        await children.stop(proc);
+      },
+    };
   } catch (e) {
-    throw new Error(`${e instanceof Error ? e.message : String(e)}\njanus log:\n${tail(logPath, 30)}`);
-  } finally {
     await children.stop(proc);
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\njanus log:\n${tail(logPath, 30)}`);
   }
 }
+
+async function runJanus(): Promise<SfuRun> {
+  const j = await startJanus();
+  try {
+    return { server: "Janus VideoRoom 1.1.2", levels: await runLevels(j.driver, plan, log) };
+  } finally {
+    await j.stop();
+  }
+}
+
+async function runJanusMemory(): Promise<RssPoint[]> {
+  const steps = memorySteps();
+  if (steps.length === 0) return [];
+  const j = await startJanus();
+  try {
+    return await measureMemory(j.driver, steps, Number(args.settle) * 1000, plan.video, plan.audio, log);
+  } finally {
+    await j.stop();
+  }
+}
+
+const memorySteps = (): number[] => args.memory.split(",").filter(Boolean).map(Number);
 
 /** MEDIA_ARGS put the binary's media (UDP) on an address and port: --media-args, {ip} and {port} filled in. */
 const MEDIA_ARGS = (ip: string, port: number): string[] =>
@@ -159,7 +184,7 @@ async function runConclave(): Promise<SfuRun> {
 }
 
 async function runMemory(): Promise<RssPoint[]> {
-  const steps = args.memory.split(",").filter(Boolean).map(Number);
+  const steps = memorySteps();
   if (steps.length === 0) return [];
   const target = await startConclaveTarget(MODE, Math.max(...steps) + 10, targetContext());
   try {
@@ -198,11 +223,13 @@ try {
   log(`${plan.publishers} publishers × ${perPublisher.toFixed(0)} packets/s; levels of ${plan.levels.join(", ")} extra subscribers; ${plan.durationMs / 1000} s per level`);
   const runs: SfuRun[] = [];
   const loadBefore = loadavg();
+  const extras: Extras = {};
   if (args.only !== "conclave") {
     if (!(await janusInstalled())) throw new Error("Janus is not installed (apt-get install janus)");
     runs.push(await runJanus());
+    const points = await runJanusMemory();
+    if (points.length) extras.janusRssPoints = points;
   }
-  const extras: Extras = {};
   if (args.only !== "janus") {
     runs.push(await runConclave());
     const points = await runMemory();

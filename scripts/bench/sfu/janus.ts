@@ -179,6 +179,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /** JanusRoom is one VideoRoom on a session, with its publishers' feed ids. */
 export class JanusRoom {
   private readonly feeds = new Map<PublisherPeer, number>();
+  private readonly handles = new Map<SubscriberPeer, number>();
 
   constructor(
     private readonly session: JanusSession,
@@ -214,15 +215,22 @@ export class JanusRoom {
     this.feeds.set(pub, data.id as number);
   }
 
-  /** subscribe subscribes one peer to every stream of the given publishers (one multistream PC). */
-  async subscribe(sub: SubscriberPeer, to: readonly PublisherPeer[]): Promise<void> {
-    const handle = await this.session.attach();
-    const streams = to.map((p) => {
+  private streamsOf(to: readonly PublisherPeer[]): { feed: number }[] {
+    return to.map((p) => {
       const feed = this.feeds.get(p);
       if (feed === undefined) throw new Error(`${p.name} is not published`);
       return { feed };
     });
-    const { jsep } = await this.session.message(handle, { request: "join", ptype: "subscriber", room: this.room, streams });
+  }
+
+  /** subscribe subscribes one peer to every stream of the given publishers (one multistream PC); later calls add streams (renegotiation). */
+  async subscribe(sub: SubscriberPeer, to: readonly PublisherPeer[]): Promise<void> {
+    if (to.length === 0) return;
+    const existing = this.handles.get(sub);
+    const handle = existing ?? (await this.session.attach());
+    this.handles.set(sub, handle);
+    const body = existing === undefined ? { request: "join", ptype: "subscriber", room: this.room, streams: this.streamsOf(to) } : { request: "subscribe", streams: this.streamsOf(to) };
+    const { jsep } = await this.session.message(handle, body);
     if (!jsep?.sdp) throw new Error(`Janus sent no offer to ${sub.name}`);
     const answer = await sub.answer(jsep.sdp);
     await this.session.message(handle, { request: "start" }, { type: "answer", sdp: answer });
@@ -233,6 +241,7 @@ export class JanusRoom {
 export async function janusDriver(base: string, pid: number, maxPublishers: number, mediaIp: string): Promise<SfuDriver & { close(): Promise<void> }> {
   const session = await JanusSession.create(base);
   const room = await JanusRoom.create(session, maxPublishers);
+  const joined: { pub: PublisherPeer; sub: SubscriberPeer }[] = [];
   return {
     name: "Janus",
     pid,
@@ -242,8 +251,15 @@ export async function janusDriver(base: string, pid: number, maxPublishers: numb
       // Janus lists a feed only once its PeerConnection is up.
       await waitFor("Janus publishers' DTLS", () => peers.every(({ pub }) => pub.ready()), 20_000);
       await Bun.sleep(200);
-      const all = peers.map((p) => p.pub);
-      await Promise.all(peers.map(({ pub, sub }) => room.subscribe(sub, all.filter((p) => p !== pub))));
+      // Everyone already in the meeting also receives the newcomers; newcomers receive everyone.
+      const fresh = peers.map((p) => p.pub);
+      const earlier = [...joined];
+      joined.push(...peers);
+      const all = joined.map((p) => p.pub);
+      await Promise.all([
+        ...earlier.map(({ sub }) => room.subscribe(sub, fresh)),
+        ...peers.map(({ pub, sub }) => room.subscribe(sub, all.filter((p) => p !== pub))),
+      ]);
     },
     addSubscriber: (sub, publishers) => room.subscribe(sub, publishers),
     close: () => session.destroy(),

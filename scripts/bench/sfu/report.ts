@@ -20,6 +20,7 @@ export interface Extras {
   joinNote?: string;
   rssSlopeMb?: number;
   rssPoints?: { participants: number; rssMb: number }[];
+  janusRssPoints?: { participants: number; rssMb: number }[];
 }
 
 /** Machine describes where the run happened. */
@@ -133,13 +134,26 @@ export function renderReport(runs: SfuRun[], plan: LoadPlan, machine: Machine, m
       .map(({ c, j }) => `${c.level}: ${fixed(c.offeredPps, 0)} vs ${fixed(j!.offeredPps, 0)} pkt/s`);
     if (off.length) parts.push(`Offered load actually sent differed by more than 2% (${off.join("; ")}): the generator fell behind its schedule during that window (see its loop lag), so compare those rows with care.`, "");
   }
-  if (extras.rssPoints?.length) {
+  const cPts = extras.rssPoints ?? [];
+  const jPts = extras.janusRssPoints ?? [];
+  if (cPts.length || jPts.length) {
+    const ns = [...new Set([...cPts, ...jPts].map((p) => p.participants))].sort((a, b) => a - b);
+    const rss = (pts: typeof cPts, n: number): string => {
+      const p = pts.find((x) => x.participants === n);
+      return p ? `${fixed(p.rssMb, 1)} MB` : "n/a";
+    };
+    const line = (name: string, pts: typeof cPts): string =>
+      pts.length ? `${name}: ${fixed(slope(pts), 2)} MB per participant, ${fixed(perTrack(pts), 2)} MB per forwarded track.` : "";
     parts.push(
-      "**Memory per participant** (Conclave server RSS as participants join; each publishes audio + video and receives the others)",
+      "**Memory per participant** (server RSS as participants join one meeting; each publishes audio + video and receives all the others, media flowing)",
       "",
-      markdownTable(["Participants", "Forwarded tracks (n·(n−1)·2)", "RSS"], extras.rssPoints.map((p) => [String(p.participants), String(p.participants * (p.participants - 1) * 2), `${fixed(p.rssMb, 1)} MB`])),
+      markdownTable(["Participants", "Forwarded tracks (n·(n−1)·2)", "Conclave RSS", "Janus RSS", "Conclave / Janus"], ns.map((n) => {
+        const c = cPts.find((x) => x.participants === n);
+        const j = jPts.find((x) => x.participants === n);
+        return [String(n), String(n * (n - 1) * 2), rss(cPts, n), rss(jPts, n), c && j ? ratio(c.rssMb, j.rssMb) : "n/a"];
+      })),
       "",
-      `Slope (least squares): ${fixed(extras.rssSlopeMb ?? Number.NaN, 2)} MB per participant; ${fixed(perTrack(extras.rssPoints), 2)} MB per forwarded track (every participant receives everyone else, so the tracks grow with n²).`,
+      `Least-squares slopes (every participant receives everyone else, so the tracks grow with n²): ${[line("Conclave", cPts), line("Janus", jPts)].filter(Boolean).join(" ")}`,
       "",
     );
   }
