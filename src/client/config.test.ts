@@ -49,9 +49,9 @@ describe("fetchJoinToken", () => {
 });
 
 describe("wording", () => {
-  test("end texts say why, and add the server's detail when it differs", () => {
+  test("end texts say why: the server's words when it sent some, ours otherwise", () => {
     expect(endTitle("ended")).toBe("The meeting has ended");
     expect(endText("ended", "")).toBe("The host ended the meeting for everyone.");
-    expect(endText("removed", "Policy violation")).toBe("The host removed you from this meeting. You cannot rejoin it. Policy violation.");
+    expect(endText("removed", " You were removed by the host. ")).toBe("You were removed by the host.");
   });
 });

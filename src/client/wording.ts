@@ -31,12 +31,10 @@ export function endTitle(reason: EndReason): string {
   }
 }
 
-/** endText explains why the meeting ended for this participant (the server's own message when it has one). */
+/** endText explains why the meeting ended for this participant: the server's own words when it sent some, ours otherwise. */
 export function endText(reason: EndReason, serverMessage: string): string {
-  const ours = END_TEXT[reason];
   const theirs = serverMessage.trim();
-  if (theirs === "" || ours.includes(theirs)) return ours;
-  return `${ours} ${/[.!?]$/.test(theirs) ? theirs : theirs + "."}`;
+  return theirs === "" ? END_TEXT[reason] : theirs;
 }
 
 /** waitingText explains why the participant is waiting. */

@@ -101,6 +101,7 @@ export function startApp(root: HTMLElement, cfg: ClientConfig): void {
 
   let lastPhase = "";
   function render(s: MeetingState, local: LocalState, remote: RemoteTrack[]): void {
+    root.dataset.phase = s.phase;
     if (s.phase !== lastPhase) {
       lastPhase = s.phase;
       if (s.phase === "prejoin" || s.phase === "connecting") show("prejoin");
@@ -118,7 +119,6 @@ export function startApp(root: HTMLElement, cfg: ClientConfig): void {
         toolbar.focus();
       }
     }
-    root.dataset.phase = s.phase;
     if (s.phase === "waiting" && s.waitingReason) waiting.render(s.waitingReason);
     if (s.phase !== "in" && s.phase !== "reconnecting") return;
     if (s.chat.length !== seenChat) {

@@ -34,7 +34,8 @@ export class ParticipantsPanel {
     this.count.textContent = `(${everyone.length})`;
 
     this.waitingBox.hidden = !host || s.waiting.length === 0;
-    if (host && s.waiting.length > 0) {
+    if (this.waitingBox.hidden) this.waitingBox.replaceChildren();
+    else {
       const items = s.waiting.map((w) =>
         h(
           "li",
