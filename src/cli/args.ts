@@ -34,6 +34,8 @@ export const CONFIG_FLAGS: Record<string, string> = {
   "https-port": "server.https_port",
   "http-port": "server.http_port",
   "public-url": "server.public_url",
+  "media-port": "media.udp_port",
+  "media-bind": "media.bind",
   "log-level": "log.level",
   "log-format": "log.format",
 };
@@ -68,6 +70,8 @@ Flags (also CONCLAVE_* environment variables and the [server]/[log] config keys)
   --https-port N        HTTPS port. Default 8443 (0 picks a free port)
   --http-port N         HTTP→HTTPS redirect port. Default 8080; 0 disables
   --public-url URL      External https:// URL used in links and e-mails
+  --media-port N        UDP port for meeting media. Default 10000 (0 picks a free port)
+  --media-bind ADDR     Address the media port binds to. Default: --bind
   --log-level LEVEL     debug | info | warn | error
   --log-format FORMAT   auto | json | pretty
   --config FILE         Config file. Default config/conclave.toml when it exists

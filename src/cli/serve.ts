@@ -5,6 +5,10 @@ import { purgeSessions } from "../auth/sessions.ts";
 import type { Config } from "../config/schema.ts";
 import { ensureTlsFiles } from "../crypto/tls-cert.ts";
 import type { Logger } from "../shared/logger.ts";
+import { mediaAnnouncedAddresses } from "../config/load.ts";
+import { MediaServer } from "../media/media-server.ts";
+import { systemClock } from "../shared/clock.ts";
+import { createSignaling, SIGNALING_PATH, type Signaling, type SocketData } from "../signaling/server.ts";
 import type { Root } from "./root.ts";
 
 /** freePort asks the OS for an unused TCP port (for --https-port 0). */
@@ -12,6 +16,14 @@ function freePort(hostname: string): number {
   const l = Bun.listen({ hostname, port: 0, socket: { data() {} } });
   const port = l.port;
   l.stop(true);
+  return port;
+}
+
+/** freeUdpPort asks the OS for an unused UDP port (for --media-port 0). */
+async function freeUdpPort(hostname: string): Promise<number> {
+  const probe = await Bun.udpSocket({ hostname: hostname === "::" ? "0.0.0.0" : hostname, port: 0 });
+  const port = probe.port;
+  probe.close();
   return port;
 }
 
@@ -47,14 +59,29 @@ export async function serve(root: Root, config: Config, log: Logger): Promise<nu
     key = readFileSync(tls.keyPath, "utf8");
   }
 
-  const server = Bun.serve({
+  // Meetings: the SFU on one UDP port and the signalling WebSocket beside the pages.
+  const mediaBind = config.media.bind || bind;
+  const mediaPort = config.media.udp_port === 0 ? await freeUdpPort(mediaBind) : config.media.udp_port;
+  let signaling: Signaling | null = null;
+  const media = new MediaServer({
+    port: mediaPort,
+    bindAddress: mediaBind === "::" ? "0.0.0.0" : mediaBind,
+    announcedAddresses: mediaAnnouncedAddresses(config),
+    clock: systemClock,
+    onSpeaker: (group, session) => signaling?.setSpeaker(group, session),
+  });
+  signaling = createSignaling({ meetings: conclave.meetings.live, media, log, allowedOrigins: [baseUrl] });
+  const sig = signaling;
+
+  const server = Bun.serve<SocketData, never>({
     hostname: bind,
     port: httpsPort,
     tls: { cert, key },
-    fetch: (req, srv) => conclave.app.fetch(req, srv),
+    fetch: (req, srv) => (new URL(req.url).pathname === SIGNALING_PATH ? sig.upgrade(req, srv) : conclave.app.fetch(req, srv)),
+    websocket: sig.websocket,
   });
   const redirect = config.server.http_port ? Bun.serve({ hostname: bind, port: config.server.http_port, fetch: redirectHandler(httpsPort) }) : null;
-  log.info("listening", { https: `${bind}:${server.port}`, http: redirect ? `${bind}:${redirect.port} (redirects to HTTPS)` : "off", dataDir: conclave.paths.dataDir, startMs: Math.round(performance.now() - started) });
+  log.info("listening", { https: `${bind}:${server.port}`, media: `udp ${mediaBind}:${mediaPort}`, http: redirect ? `${bind}:${redirect.port} (redirects to HTTPS)` : "off", dataDir: conclave.paths.dataDir, startMs: Math.round(performance.now() - started) });
 
   conclave.cmk.start(); // customer-managed keys: health probe, resumed key jobs, due deprovisioning
 
@@ -75,6 +102,8 @@ export async function serve(root: Root, config: Config, log: Logger): Promise<nu
     const stop = (signal: string) => {
       log.info("shutting down", { signal });
       clearInterval(purge);
+      sig.close();
+      media.close();
       void server.stop();
       void redirect?.stop();
       conclave.close();

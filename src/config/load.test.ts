@@ -107,6 +107,9 @@ describe("loadConfig problems name the key and what is wrong", () => {
     { name: "a password where the env var name belongs", toml: "[smtp]\npassword_env = 'hunter2!'\n", key: "smtp.password_env", problem: /environment variable name, not the password/ },
     { name: "the same port for HTTP and HTTPS", toml: "[server]\nhttps_port = 8443\nhttp_port = 8443\n", key: "server.http_port", problem: /must differ from server.https_port/ },
     { name: "a non-https public URL", toml: "[server]\npublic_url = 'http://meet.example.org'\n", key: "server.public_url", problem: /must be an https:\/\/ URL/ },
+    { name: "a host name as the media bind address", toml: "[media]\nbind = 'meet.example.org'\n", key: "media.bind", problem: /must be an IPv4 or IPv6 address, got "meet.example.org"/ },
+    { name: "a host name among the announced media addresses", toml: "[media]\nannounced_addresses = '203.0.113.10, meet.example.org'\n", key: "media.announced_addresses", problem: /"meet.example.org" is not an IP address/ },
+    { name: "a media port out of range", flags: { "media.udp_port": "70000" }, key: "media.udp_port", problem: /between 0 and 65535/ },
     { name: "an empty data dir", env: { CONCLAVE_DATA_DIR: "" }, key: "server.data_dir", problem: /must not be empty/ },
   ];
   for (const c of cases) {
@@ -135,6 +138,11 @@ describe("loadConfig problems name the key and what is wrong", () => {
   test("formatProblems puts one problem per line, key first", () => {
     expect(formatProblems([{ key: "a.b", source: "f.toml", problem: "bad" }, { key: "c.d", source: "env", problem: "worse" }])).toBe("  a.b: bad (from f.toml)\n  c.d: worse (from env)");
   });
+});
+
+test("announced media addresses accept IPv4 and IPv6, comma or space separated", () => {
+  const r = loadConfig({ file: file("[media]\nannounced_addresses = '203.0.113.10, 2001:db8::1 198.51.100.7'\nbind = '::1'\n"), env: {}, cwd: dir });
+  expect(r.ok).toBe(true);
 });
 
 describe("config/conclave.example.toml", () => {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { defaults, schema, type Config, type FieldSpec } from "./schema.ts";
 
 /** ConfigProblem names one bad key, where it came from, and what is wrong. */
@@ -148,6 +149,9 @@ function envPath(name: string): string | null {
 function crossCheck(c: Config, problems: ConfigProblem[]): void {
   if (c.server.http_port !== 0 && c.server.http_port === c.server.https_port)
     problems.push({ key: "server.http_port", source: "validation", problem: `must differ from server.https_port (${c.server.https_port})` });
+  if (c.media.bind && !isIP(c.media.bind)) problems.push({ key: "media.bind", source: "validation", problem: `must be an IPv4 or IPv6 address, got "${c.media.bind}"` });
+  for (const a of mediaAnnouncedAddresses(c))
+    if (!isIP(a)) problems.push({ key: "media.announced_addresses", source: "validation", problem: `"${a}" is not an IP address (list public IPv4/IPv6 addresses separated by commas or spaces)` });
   if (Boolean(c.tls.cert_file) !== Boolean(c.tls.key_file))
     problems.push({ key: c.tls.cert_file ? "tls.key_file" : "tls.cert_file", source: "validation", problem: "tls.cert_file and tls.key_file must be set together" });
   for (const path of ["tls.cert_file", "tls.key_file", "smtp.password_file"]) {
@@ -230,4 +234,9 @@ export function loadConfig(input: LoadInput = {}): LoadResult {
 /** formatProblems renders problems one per line, key first. */
 export function formatProblems(problems: ConfigProblem[]): string {
   return problems.map((p) => `  ${p.key}: ${p.problem} (from ${p.source})`).join("\n");
+}
+
+/** mediaAnnouncedAddresses splits media.announced_addresses into its addresses. */
+export function mediaAnnouncedAddresses(c: Config): string[] {
+  return c.media.announced_addresses.split(/[\s,]+/).filter(Boolean);
 }

@@ -67,6 +67,11 @@ export const schema = {
     timeout_ms: { type: "int", default: 3000, min: 50, max: 120000, help: "Per-attempt timeout of a Vault call." },
     max_attempts: { type: "int", default: 2, min: 1, max: 10, help: "Attempts per call (retries on timeouts, connection errors, 5xx and 429)." },
   },
+  media: {
+    udp_port: { type: "port", default: 10000, allowZero: true, help: "The one UDP port every participant's media uses (ICE UDP mux, DTLS-SRTP). Open it in the firewall. 0 picks a free port (tests)." },
+    bind: { type: "string", default: "", help: "Address the media port binds to; empty: the same as server.bind." },
+    announced_addresses: { type: "string", default: "", help: "Public IP addresses written into ICE candidates instead of the bound one, for a server behind 1:1 NAT (comma or space separated)." },
+  },
   smtp: {
     host: { type: "string", default: "", help: "Outgoing mail server. Empty: mail is not sent and pages show links to copy instead." },
     port: { type: "port", default: 587, help: "SMTP port." },

@@ -236,7 +236,7 @@ export async function startConclave(opts: StartOptions = {}): Promise<ConclaveSe
   const dataDir = opts.dataDir ?? join(cwd, "data");
   const [httpsPort, httpPort] = opts.ports ? [opts.ports.https, opts.ports.http] : (freePorts(2) as [number, number]);
   const proc = Bun.spawn(
-    [binary, "serve", "--data-dir", dataDir, "--https-port", String(httpsPort), "--http-port", String(httpPort), "--bind", "127.0.0.1", ...(opts.args ?? [])],
+    [binary, "serve", "--data-dir", dataDir, "--https-port", String(httpsPort), "--http-port", String(httpPort), "--bind", "127.0.0.1", "--media-port", "0", ...(opts.args ?? [])],
     { cwd, env: cleanEnv(opts.env), stdin: "ignore", stdout: "pipe", stderr: "pipe" },
   );
   const server = new ConclaveServer(proc, cwd, dataDir, httpsPort, httpPort);
