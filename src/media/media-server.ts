@@ -129,7 +129,7 @@ export class MediaServer implements SessionHost {
   /** allocateSsrc returns a server SSRC unique in this process. */
   allocateSsrc(): number {
     for (;;) {
-      const s = randomInt(1, 0xffffffff);
+      const s = randomInt(1, 0x7fffffff);
       if (!this.ssrcs.has(s)) {
         this.ssrcs.add(s);
         return s;

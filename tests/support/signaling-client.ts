@@ -70,6 +70,7 @@ export class SignalingClient {
   private readonly waiters: { match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
   private closedWaiters: (() => void)[] = [];
   private subQueue: Promise<void> = Promise.resolve();
+  private readonly keep: Track[] = [];
 
   private constructor(ws: WebSocket, bind: string) {
     this.ws = ws;
@@ -137,8 +138,8 @@ export class SignalingClient {
     });
   }
 
-  /** publish offers the chosen sources on the pub connection and resolves once the answer is applied and media can flow. */
-  async publish(sources: { mic?: boolean; camera?: boolean; screen?: boolean; videoCodec?: "H264" | "VP8" } = { mic: true, camera: true }): Promise<void> {
+  /** publish offers the chosen sources on the pub connection, declares them on with media.state (unless keepState), and resolves once media can flow. */
+  async publish(sources: { mic?: boolean; camera?: boolean; screen?: boolean; videoCodec?: "H264" | "VP8"; keepState?: boolean } = { mic: true, camera: true }): Promise<void> {
     if (!this.pub) this.pub = new PeerConnection(`pub-${Math.random()}`, { iceServers: [], bindAddress: this.bind });
     const pc = this.pub;
     const tracks: { mid: string; source: TrackSource }[] = [];
@@ -190,6 +191,8 @@ export class SignalingClient {
     const answer = await answerWait;
     if (answer.type !== "pub.answer") throw new Error(`pub.offer refused: ${JSON.stringify(answer)}`);
     pc.setRemoteDescription(answer.sdp, "answer");
+    // The server forwards only the sources a participant declares on (PROTOCOL.md, media.state).
+    if (!sources.keepState) this.send({ type: "media.state", mic: !!sources.mic, camera: !!sources.camera, screen: !!sources.screen });
     await until("pub tracks open", () => [...this.published.values()].every((p) => p.track.isOpen()), 10_000);
   }
 
@@ -294,6 +297,8 @@ export class SignalingClient {
     if (!this.sub) {
       const pc = new PeerConnection(`sub-${Math.random()}`, { iceServers: [], bindAddress: this.bind });
       pc.onTrack((t) => {
+        // Keep the JS wrapper alive: once it is garbage-collected its callbacks silently stop.
+        this.keep.push(t);
         t.setMediaHandler(new RtcpReceivingSession()); // receiver reports and PLI, as a browser sends
         const mid = t.mid();
         t.onMessage((msg) => {
