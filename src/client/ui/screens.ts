@@ -44,7 +44,7 @@ export class EndedScreen {
     this.el.dataset.reason = reason;
     this.title.textContent = reason === "error" ? "Could not stay in the meeting" : endTitle(reason);
     this.text.textContent = reason === "error" ? message : endText(reason, message);
-    const canRejoin = reason === "left" || reason === "replaced" || reason === "error" || reason === "keys_unavailable";
+    const canRejoin = reason === "left" || reason === "replaced" || reason === "error" || reason === "keys_unavailable" || reason === "locked";
     this.actions.replaceChildren(canRejoin ? button("Rejoin", () => location.reload()) : h("a", { class: "button secondary", attrs: { href: "/" }, text: "Close" }));
     this.title.focus();
   }
