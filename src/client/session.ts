@@ -61,6 +61,8 @@ export class Session {
         void this.connect();
       }
     });
+    // The device reports losing its network: don't wait for the socket to notice.
+    addEventListener("offline", () => this.dropAndReconnect("your device is offline"));
     addEventListener("pagehide", () => {
       if (this.socket?.open && !this.leaving) this.socket.send({ type: "leave" });
     });

@@ -117,6 +117,21 @@ describe("meeting client ↔ real SFU in Chromium (three participants)", () => {
     await eventually("A decoding the host's video again", async () => ((await received(page.a))[ids.host]?.videoFrames ?? 0) > 0, 30_000);
   });
 
+  test("a network blip (the browser goes offline for 3 s) shows the banner and the meeting comes back by itself", async () => {
+    await ctx.b.setOffline(true);
+    await page.b.locator(".banner").waitFor({ state: "visible", timeout: 10_000 });
+    await Bun.sleep(3000);
+    await ctx.b.setOffline(false);
+    await page.b.locator('#conclave-meeting[data-phase="in"]').waitFor({ timeout: 45_000 });
+    await page.b.locator(".banner").waitFor({ state: "hidden", timeout: 10_000 });
+    expect(await selfId(page.b)).toBe(ids.b);
+    await eventually("B decoding the host's video after the blip", async () => {
+      const before = (await received(page.b))[ids.host]?.videoFrames ?? 0;
+      await Bun.sleep(500);
+      return ((await received(page.b))[ids.host]?.videoFrames ?? 0) > before;
+    }, 30_000);
+  });
+
   test("when A's media connections die (server side), A rejoins by itself and media flows again", async () => {
     const pcsBefore = await page.a.evaluate(() => (window as unknown as { __pcs: unknown[] }).__pcs.length);
     server.media.closeSession(ids.a);
