@@ -45,6 +45,9 @@ export class MediaServer implements SessionHost {
   private closed = false;
 
   constructor(opts: MediaServerOptions) {
+    // Initialise libdatachannel's threads now: a peer connection made while they are still
+    // starting can lose its ICE transport ("Got a remote candidate without ICE transport").
+    nodeDataChannel.preload();
     this.clock = opts.clock;
     this.router = new Router({ clock: opts.clock });
     const bind = opts.bindAddress && opts.bindAddress !== "0.0.0.0" ? opts.bindAddress : undefined;

@@ -279,16 +279,16 @@ export class Connection implements Peer {
   private async pubOffer(room: LiveRoom, m: Extract<ClientMessage, { type: "pub.offer" }>): Promise<void> {
     if (!this.session || this.phase !== "joined") return;
     const labels = new Map<string, string>();
+    let screenRefused = false;
     for (const t of m.tracks) {
-      if (t.source === "screen" && !room.canShareScreen(this.participantId)) {
-        this.refuse("not_allowed", "screen sharing is not allowed for you in this meeting; the screen track is not forwarded", m.type, false);
-        continue;
-      }
-      labels.set(t.mid, t.source);
+      if (t.source === "screen" && !room.canShareScreen(this.participantId)) screenRefused = true;
+      else labels.set(t.mid, t.source);
     }
     try {
       const { answer, refused } = await this.session.applyPubOffer(m.sdp, labels);
+      // The answer first, then what of it is not forwarded.
       this.send({ type: "pub.answer", sdp: answer });
+      if (screenRefused) this.refuse("not_allowed", "screen sharing is not allowed for you in this meeting; the screen track is not forwarded", m.type, false);
       for (const why of refused) this.refuse("media_failed", why, m.type, false);
     } catch (e) {
       this.refuse("media_failed", e instanceof MediaError ? e.message : "the offer could not be applied", m.type, false);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import nodeDataChannel from "node-datachannel";
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from "../shared/signaling.ts";
 import { SignalingClient } from "../../tests/support/signaling-client.ts";
 import { startHarness, type Harness } from "../../tests/support/signaling-harness.ts";
@@ -11,10 +10,12 @@ let meetingNo = 0;
 beforeAll(() => {
   h = startHarness({ limits: { helloTimeoutMs: 400 } });
 });
-afterAll(() => {
+afterAll(async () => {
   for (const c of clients) c.close({ skipLeave: true });
   h.stop();
-  nodeDataChannel.cleanup();
+  // No nodeDataChannel.cleanup() here: racing libdatachannel's own closing of the peer
+  // connections, it occasionally segfaults Bun at exit (seen ~1 run in 4); bun test exits without it.
+  await Bun.sleep(100);
 });
 
 async function join(name: string, meetingId = `m${++meetingNo}`, over = {}): Promise<SignalingClient> {

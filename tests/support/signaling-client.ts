@@ -18,6 +18,7 @@ import nodeDataChannel from "node-datachannel";
 import { PROTOCOL_VERSION, type ClientMessage, type ForwardedTrack, type ServerMessage, type TrackSource } from "../../src/shared/signaling.ts";
 
 const { PeerConnection, Video, Audio, RtcpReceivingSession } = nodeDataChannel;
+nodeDataChannel.preload(); // start libdatachannel's threads before the first peer connection
 type Pc = InstanceType<typeof PeerConnection>;
 type Track = ReturnType<Pc["addTrack"]>;
 
@@ -186,7 +187,7 @@ export class SignalingClient {
       this.published.delete(source);
     }
     const offer = await gatherOffer(pc);
-    const answerWait = this.waitNext((m) => m.type === "pub.answer" || (m.type === "error" && m.ref === "pub.offer"));
+    const answerWait = this.waitNext((m) => m.type === "pub.answer" || (m.type === "error" && m.ref === "pub.offer" && m.code === "media_failed"));
     this.send({ type: "pub.offer", sdp: offer, tracks });
     const answer = await answerWait;
     if (answer.type !== "pub.answer") throw new Error(`pub.offer refused: ${JSON.stringify(answer)}`);
