@@ -146,6 +146,11 @@ export class Connection implements Peer {
     if (this.session) this.deps.media.setForwarding(this.participantId, source, on);
   }
 
+  /** liveRoom is the room this connection joined or waits for. */
+  liveRoom(): LiveRoom | null {
+    return this.room;
+  }
+
   /** pushStats hands the media statistics to the meetings domain (dashboard). */
   pushStats(): void {
     if (!this.session || !this.room) return;

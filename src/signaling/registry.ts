@@ -18,6 +18,8 @@ export interface Peer {
   end(m: Extract<ServerMessage, { type: "ended" }>): void;
   /** setForwarding switches one of this participant's sources on or off. */
   setForwarding(source: "mic" | "camera" | "screen", on: boolean): void;
+  /** liveRoom is the room this connection is in. */
+  liveRoom(): LiveRoom | null;
 }
 
 /** Registry indexes live connections by meeting and participant. */
@@ -47,6 +49,15 @@ export class Registry {
   /** get finds a participant's connection. */
   get(meetingId: string, participantId: string): Peer | null {
     return this.meetings.get(meetingId)?.get(participantId) ?? null;
+  }
+
+  /** roomOf finds a meeting's live room through any of its connections (null: nobody connected). */
+  roomOf(meetingId: string): LiveRoom | null {
+    for (const p of this.meetings.get(meetingId)?.values() ?? []) {
+      const r = p.liveRoom();
+      if (r) return r;
+    }
+    return null;
   }
 
   /** admitted lists the admitted connections of a meeting. */

@@ -221,6 +221,20 @@ describe("host actions and room effects", () => {
     expect(await host.closed()).toBe(1000);
   });
 
+  test("effects pushed by the meetings module outside any call reach the right sockets", async () => {
+    const meeting = `pushed${++meetingNo}`;
+    const a = await join("Ann", meeting);
+    const b = await join("Ben", meeting);
+    h.meetings.emit(meeting, [
+      { kind: "meeting.updated", target: { to: "all" }, meeting: { topic: "Renamed", locked: true, screenShare: "all", muteOnEntry: false } },
+      { kind: "ended", participantId: b.welcome!.self.id, reason: "keys_unavailable", message: "The organisation's keys are unavailable." },
+    ]);
+    expect(await a.waitFor("meeting.updated")).toMatchObject({ meeting: { topic: "Renamed", locked: true } });
+    expect(await b.waitFor("ended")).toMatchObject({ reason: "keys_unavailable" });
+    expect(await b.closed()).toBe(1000);
+    expect(a.closeCode).toBeNull();
+  });
+
   test("leave closes with 1000 and the others see participant.left", async () => {
     const meeting = `leave${++meetingNo}`;
     const a = await join("Ann", meeting);

@@ -83,6 +83,13 @@ export function createSignaling(opts: SignalingOptions): Signaling {
   const statsEvery = opts.statsIntervalMs ?? 15_000;
   const statsTimer = statsEvery > 0 ? setInterval(() => live.forEach((c) => safe(() => c.pushStats())), statsEvery) : null;
   statsTimer?.unref?.();
+  // Effects no call returned (resume window expired, settings edited, meeting ended by the server).
+  const unsubscribe = opts.meetings.subscribe?.((meetingId, effects) =>
+    safe(() => {
+      const room = registry.roomOf(meetingId);
+      if (room) registry.apply(room, effects);
+    }),
+  );
 
   function safe(f: () => void): void {
     try {
@@ -135,6 +142,7 @@ export function createSignaling(opts: SignalingOptions): Signaling {
     },
     connections: () => registry.count(),
     close() {
+      unsubscribe?.();
       if (statsTimer) clearInterval(statsTimer);
       for (const c of live) safe(() => c.onClose());
       live.clear();

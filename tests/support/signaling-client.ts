@@ -12,7 +12,9 @@
 //   c.send({ type: "chat.send", text: "hi" }); await c.waitFor("chat");
 //   c.close();                                                         // leave + close everything
 //
-// Call nodeDataChannel.cleanup() once at process exit (tests: afterAll).
+// In a script, call nodeDataChannel.cleanup() once at exit (else it waits ~2 s). Never in a
+// test file: bun test runs all files in one process, and peer connections made after cleanup()
+// (by a later file) segfault Bun.
 
 import nodeDataChannel from "node-datachannel";
 import { PROTOCOL_VERSION, type ClientMessage, type ForwardedTrack, type ServerMessage, type TrackSource } from "../../src/shared/signaling.ts";

@@ -5,7 +5,7 @@
 import type { Server } from "bun";
 import { createRoom, type Room } from "../../src/meetings/room.ts";
 import { DEFAULT_POLICY, type RoomPolicy } from "../../src/meetings/room-policy.ts";
-import type { ActionResult, JoinGrant, JoinVerdict, MeetingsLive } from "../../src/meetings/live-types.ts";
+import type { ActionResult, JoinGrant, JoinVerdict, MeetingsLive, RoomEffect } from "../../src/meetings/live-types.ts";
 import { MediaServer } from "../../src/media/media-server.ts";
 import { systemClock } from "../../src/shared/clock.ts";
 import { createLogger, type Logger } from "../../src/shared/logger.ts";
@@ -19,6 +19,8 @@ export interface FakeMeetings extends MeetingsLive {
   policy(meetingId: string, policy: Partial<RoomPolicy>): void;
   chats: { meetingId: string; participantId: string; text: string }[];
   stats: MeetingsLive["stats"] & { calls: { meetingId: string; participantId: string; summary: Record<string, number> }[] };
+  /** emit delivers effects to subscribers, as the meetings module does outside calls. */
+  emit(meetingId: string, effects: RoomEffect[]): void;
 }
 
 /** createFakeMeetings builds the fake. */
@@ -30,6 +32,7 @@ export function createFakeMeetings(): FakeMeetings {
   const chats: FakeMeetings["chats"] = [];
   const calls: FakeMeetings["stats"]["calls"] = [];
   let n = 0;
+  const listeners = new Set<(meetingId: string, effects: RoomEffect[]) => void>();
   const roomOf = (meetingId: string): Room => {
     let r = rooms.get(meetingId);
     if (!r || r.ended) {
@@ -71,6 +74,13 @@ export function createFakeMeetings(): FakeMeetings {
     roomByResume(secret) {
       const id = secrets.get(secret);
       return id ? (rooms.get(id) ?? null) : null;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    emit(meetingId, effects) {
+      for (const l of listeners) l(meetingId, effects);
     },
     async chat(meetingId, participantId, text) {
       chats.push({ meetingId, participantId, text });
