@@ -162,6 +162,22 @@ describe("media through the SFU", () => {
     for (const x of [a, b]) expect(await x.waitFor((y) => y.type === "speaker" && y.participantId === pid(b))).toBeTruthy();
   }, 60_000);
 
+  test("a participant whose socket drops resumes the same seat and its media is rebuilt", async () => {
+    const m = `resume${++meetingNo}`;
+    const [a, b] = [await join("Ann", m), await join("Ben", m)];
+    const rec = new Recorder(a);
+    for (const x of [a, b]) await x.publish({ mic: true, camera: true });
+    await pump(b, "camera", "before-drop", () => rec.has("before-drop"));
+    const secret = b.welcome!.resume;
+    b.close({ skipLeave: true });
+    const back = await SignalingClient.connect(h.url, null, { origin: h.origin, resume: secret });
+    clients.push(back);
+    expect(pid(back)).toBe(pid(b));
+    await back.publish({ mic: true, camera: true });
+    await pump(back, "camera", "after-resume", () => rec.has("after-resume"));
+    expect(tracksOf(a, back).length).toBe(2);
+  }, 60_000);
+
   test("connection statistics are reported per participant when they leave", async () => {
     const m = `stats${++meetingNo}`;
     const [a, b] = [await join("Ann", m), await join("Ben", m)];
