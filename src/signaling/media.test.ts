@@ -84,6 +84,17 @@ describe("media through the SFU", () => {
     expect(annCam.every((t) => t.includes(`${pid(a)}-camera`))).toBe(true);
   }, 60_000);
 
+  test("VP8 fallback: a browser without H.264 publishes VP8, forwarded on the slot's VP8 payload type", async () => {
+    const m = `vp8${++meetingNo}`;
+    const [a, b] = [await join("Ann", m), await join("Ben", m)];
+    const pts: number[] = [];
+    b.onRtp((t, p) => void (t?.source === "camera" && pts.push(p[1]! & 0x7f)));
+    await a.publish({ mic: true, camera: true, videoCodec: "VP8" });
+    await b.publish({ mic: true, camera: true });
+    await pump(a, "camera", "vp8-frame", () => pts.length > 0);
+    expect(new Set(pts)).toEqual(new Set([96]));
+  }, 60_000);
+
   test("SSRC spoofing: RTP sent with another participant's SSRC is never forwarded as theirs", async () => {
     const m = `spoof${++meetingNo}`;
     const [ann, mal, cat] = [await join("Ann", m), await join("Mal", m), await join("Cat", m)];
