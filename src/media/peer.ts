@@ -97,6 +97,8 @@ export class MediaPeer {
   private closed = false;
 
   constructor(opts: MediaPeerOptions) {
+    // libdatachannel's threads must be up before the first peer connection (see MediaServer).
+    nodeDataChannel.preload();
     this.id = opts.id;
     this.sink = opts.sink;
     this.announced = opts.announcedAddresses ?? [];

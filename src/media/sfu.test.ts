@@ -176,6 +176,20 @@ describe("Router feedback", () => {
     expect(router.stats.nackMisses).toBe(1);
   });
 
+  test("audio down-tracks keep no retransmission cache unless asked: a NACK for audio is a miss", () => {
+    for (const audioCache of [undefined, { maxPackets: 8, maxBytes: 4096 }]) {
+      const router = new Router({ clock: fixedClock(), audioCache });
+      expect(router.addUpTrack(up("alice/mic", "alice", [0x55], "audio"))).toBe("ok");
+      const d = down("d", "bob", 9);
+      router.subscribe(d, "alice/mic");
+      for (const s of [1, 2, 3]) router.handleRtp("alice", rtp(0x55, s));
+      expect(d.sent.length).toBe(3);
+      const seqOfFirst = new DataView(d.sent[0]!.buffer, d.sent[0]!.byteOffset).getUint16(2);
+      router.handleRtcp("bob", buildNack(0xb0b, 9, [seqOfFirst]));
+      expect(router.stats.retransmitted).toBe(audioCache ? 1 : 0);
+    }
+  });
+
   test("a PLI storm from many subscribers reaches the publisher once per 500 ms", () => {
     const { router, clock, cam } = setup();
     const subs = Array.from({ length: 20 }, (_, i) => down(`d${i}`, `p${i}`, 1000 + i));

@@ -16,8 +16,13 @@ export interface RouterOptions {
   clock: Clock;
   /** Minimum time between keyframe requests sent to one up-track (default 500 ms). */
   keyframeIntervalMs?: number;
-  /** Retransmission cache per down-track (default 512 packets / 768 KiB). */
+  /** Retransmission cache per video down-track (default 256 packets / 384 KiB, about a second of 720p). */
   cache?: PacketCacheOptions;
+  /**
+   * Retransmission cache per audio down-track; default none: browsers negotiate no NACK for
+   * Opus, and a cache per subscriber per audio track was most of the server's memory.
+   */
+  audioCache?: PacketCacheOptions | null;
   /** Most retransmissions answered for one NACK packet (default 256). */
   maxNackPerPacket?: number;
 }
@@ -52,7 +57,8 @@ interface Down {
   up: UpTrack | null;
   selectedSsrc: number | null;
   rewriter: SequenceRewriter | null;
-  cache: PacketCache;
+  /** null: this down-track keeps nothing for retransmission (audio by default). */
+  cache: PacketCache | null;
 }
 
 /** Router forwards media between up-tracks and down-tracks; one per media server process or per room. */
@@ -60,6 +66,7 @@ export class Router {
   private readonly clock: Clock;
   private readonly keyframeIntervalMs: number;
   private readonly cacheOptions: PacketCacheOptions;
+  private readonly audioCacheOptions: PacketCacheOptions | null;
   private readonly maxNack: number;
   private readonly ups = new Map<string, UpTrack>();
   private readonly upBySsrc = new Map<number, UpTrack>();
@@ -84,7 +91,8 @@ export class Router {
   constructor(opts: RouterOptions) {
     this.clock = opts.clock;
     this.keyframeIntervalMs = opts.keyframeIntervalMs ?? 500;
-    this.cacheOptions = opts.cache ?? { maxPackets: 512, maxBytes: 768 * 1024 };
+    this.cacheOptions = opts.cache ?? { maxPackets: 256, maxBytes: 384 * 1024 };
+    this.audioCacheOptions = opts.audioCache ?? null;
     this.maxNack = opts.maxNackPerPacket ?? 256;
   }
 
@@ -120,7 +128,7 @@ export class Router {
     if (d && d.kind !== up.kind) return "kind_mismatch";
     if (!d) {
       if (this.downBySsrc.has(track.ssrc >>> 0)) return "ssrc_taken";
-      d = { track, kind: up.kind, up: null, selectedSsrc: null, rewriter: null, cache: new PacketCache(this.cacheOptions) };
+      d = { track, kind: up.kind, up: null, selectedSsrc: null, rewriter: null, cache: this.newCache(up.kind) };
       this.downs.set(track.id, d);
       this.downBySsrc.set(track.ssrc >>> 0, d);
     }
@@ -181,7 +189,7 @@ export class Router {
       }
       const out = packet.slice();
       writeRtpFields(out, { ssrc: d.track.ssrc, sequence: r.sequence, timestamp: r.timestamp, payloadType: d.track.payloadTypes?.get(h.payloadType) });
-      d.cache.put(d.track.ssrc, r.sequence, out);
+      d.cache?.put(d.track.ssrc, r.sequence, out);
       if (this.send(d, out)) this.stats.forwarded++;
     }
   }
@@ -198,6 +206,11 @@ export class Router {
       else if (p.kind === "fir") for (const e of p.entries) this.onKeyframeFeedback(peerId, e.ssrc);
       else if (p.kind === "nack") this.onNack(peerId, p.mediaSsrc, p.lost);
     }
+  }
+
+  private newCache(kind: UpTrack["kind"]): PacketCache | null {
+    const opts = kind === "audio" ? this.audioCacheOptions : this.cacheOptions;
+    return opts ? new PacketCache(opts) : null;
   }
 
   private ownDown(peerId: string, ssrc: number): Down | null {
@@ -218,7 +231,7 @@ export class Router {
     const d = this.ownDown(peerId, ssrc);
     if (!d) return;
     for (const seq of lost.slice(0, this.maxNack)) {
-      const pkt = d.cache.get(d.track.ssrc, seq);
+      const pkt = d.cache?.get(d.track.ssrc, seq) ?? null;
       if (pkt === null) this.stats.nackMisses++;
       else if (this.send(d, pkt)) this.stats.retransmitted++;
     }

@@ -42,6 +42,13 @@ describe("SAML single sign-on end to end (dist/conclave + Chromium + loopback Id
     expect((await saved).status()).toBe(200);
   }
 
+  /** effective waits (bounded) for htmx to swap in the saved row, then returns the effective value shown. */
+  async function effective(page: Page, key: string, expected: string): Promise<string | null> {
+    const cell = page.getByTestId(`effective-${key}`);
+    await cell.filter({ hasText: expected }).waitFor({ timeout: 10_000 }).catch(() => {});
+    return cell.textContent();
+  }
+
   beforeAll(async () => {
     requireBinary();
     dir = tempDir("conclave-sso-e2e-");
@@ -98,7 +105,7 @@ describe("SAML single sign-on end to end (dist/conclave + Chromium + loopback Id
       await row.locator("select[name=mode]").selectOption("set");
       await row.locator("input[name=value]").fill("acme.test");
     });
-    expect(await ownerPage.getByTestId("effective-sso.allowed_domains").textContent()).toBe("acme.test");
+    expect(await effective(ownerPage, "sso.allowed_domains", "acme.test")).toBe("acme.test");
   });
 
   test("a member with a password is invited and activated (before SSO-only is switched on)", async () => {
@@ -174,7 +181,7 @@ describe("SAML single sign-on end to end (dist/conclave + Chromium + loopback Id
     await saveSetting(ownerPage, "sso.password_signin_disabled", async (row) => {
       await row.locator("select[name=value]").selectOption("true");
     });
-    expect(await ownerPage.getByTestId("effective-sso.password_signin_disabled").textContent()).toBe("On");
+    expect(await effective(ownerPage, "sso.password_signin_disabled", "On")).toBe("On");
 
     const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
     try {
