@@ -59,6 +59,10 @@ export async function keysCommand(root: Root, config: Config, sub: string | unde
       case "reencrypt": {
         // After `keys rotate`: re-seal values still under retired keys. Resumable: run it again after a crash.
         const r = await reencryptRetired(c.db, c.codec, progressBar("re-encrypting values"));
+        // One operation-log entry per account that had values moved (a killed run's moves are
+        // recorded by the run that finishes the job: the values themselves are the progress).
+        for (const [accountId, values] of r.byAccount)
+          c.audit.record({ accountId, userId: null, label: "keys reencrypt (CLI)" }, { action: "key.values_reencrypted", targetType: "account", targetId: accountId, detail: { values } });
         console.log(`${r.reencrypted} value(s) re-encrypted under the current data keys.`);
         return 0;
       }

@@ -30,7 +30,7 @@ export async function reencryptRetired(
   codec: PersonalDataCodec,
   onProgress?: (done: number, total: number) => void,
   limit = Number.POSITIVE_INFINITY,
-): Promise<{ reencrypted: number; remaining: number }> {
+): Promise<{ reencrypted: number; remaining: number; byAccount: Map<string, number> }> {
   const active = new Set((db.$client.query("SELECT id FROM data_keys WHERE status = 'active'").all() as { id: string }[]).map((r) => r.id));
   const todo: { table: string; id: string; column: string; codecColumn: string; accountId: string; value: string }[] = [];
   for (const c of SEALED_COLUMNS) {
@@ -42,6 +42,7 @@ export async function reencryptRetired(
     }
   }
   let done = 0;
+  const byAccount = new Map<string, number>();
   for (const t of todo) {
     if (done >= limit) break;
     const ctx = { accountId: t.accountId, table: t.table, column: t.codecColumn, rowId: t.id };
@@ -49,7 +50,8 @@ export async function reencryptRetired(
     const sealed = await codec.seal(ctx, plain);
     db.$client.query(`UPDATE ${t.table} SET ${t.column} = ? WHERE id = ? AND ${t.column} = ?`).run(sealed, t.id, t.value);
     done++;
+    byAccount.set(t.accountId, (byAccount.get(t.accountId) ?? 0) + 1);
     onProgress?.(done, todo.length);
   }
-  return { reencrypted: done, remaining: todo.length - done };
+  return { reencrypted: done, remaining: todo.length - done, byAccount };
 }

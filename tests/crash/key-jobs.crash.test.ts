@@ -34,6 +34,7 @@ const SEED_PASSWORD = "Seed-Owner-Pass-2026!";
 /** Bounded iteration counts. */
 const REWRAP_KILLS = 8;
 const ROTATE_KILLS = 3;
+const REENCRYPT_KILLS = 4;
 const AUDIT_KILLS = 3;
 const SEED_ACCOUNTS = 80;
 const SEED_ROTATIONS = 4;
@@ -320,6 +321,38 @@ describe("kill -9 during key jobs", () => {
     console.log(`retired keys without a key.dek_rotated audit entry: ${unaudited.length}; keys without key.dek_created: ${uncreated.length}`);
     expect({ unaudited, uncreated }).toEqual({ unaudited: [], uncreated: [] });
     await expectAuditVerifies();
+  });
+
+  test("keys reencrypt (values under retired keys → current keys), killed at random moments, resumes and finishes", async () => {
+    type Sealed = { id: string; email_sealed: string; name_sealed: string };
+    const readUsers = (db: Database): Sealed[] => db.query("SELECT id, email_sealed, name_sealed FROM users").all() as Sealed[];
+    const original = new Map(withDb(dbPath, readUsers).map((u) => [u.id, u]));
+    // Progress: users whose sealed e-mail has been re-sealed (changed) so far.
+    const moved = (db: Database): number => readUsers(db).filter((u) => original.get(u.id)?.email_sealed !== u.email_sealed).length;
+    const keysBefore = readKeys();
+    const log: string[] = [];
+    for (let i = 0; i < REENCRYPT_KILLS; i++) {
+      const done = countNow(moved);
+      const plan: KillPlan = i % 2 ? { kind: "after-progress", ms: R.int(1, 20) } : { kind: "at-count", target: done + R.int(1, 40) };
+      const r = await runAndKill(["keys", "reencrypt"], plan, moved);
+      expectIntact(keysBefore);
+      // Never lost, never half-written: every value is still a sealed value, either the old one or a new one.
+      const now = withDb(dbPath, readUsers);
+      expect(now.length).toBe(original.size);
+      expect(now.filter((u) => !u.email_sealed.startsWith("c1:") || !u.name_sealed.startsWith("c1:")).map((u) => u.id)).toEqual([]);
+      log.push(`#${i} ${JSON.stringify(plan)}: users re-sealed ${done} → ${countNow(moved)} of ${original.size}; ${r.exitedFirst ? `exited by itself (code ${r.code})` : "killed"}`);
+    }
+    console.log(`reencrypt kills:\n  ${log.join("\n  ")}`);
+    const fin = await runCli(["keys", "reencrypt", "--data-dir", dataDir], { cwd: work, env: pkcs11Env });
+    expect({ code: fin.code, out: fin.stdout }).toMatchObject({ code: 0, out: expect.stringMatching(/value\(s\) re-encrypted/) });
+    // Finished: a second run finds nothing left under a retired key.
+    const again = await runCli(["keys", "reencrypt", "--data-dir", dataDir], { cwd: work, env: pkcs11Env });
+    expect({ code: again.code, out: again.stdout.trim() }).toEqual({ code: 0, out: "0 value(s) re-encrypted under the current data keys." });
+    expect(countNow(moved)).toBe(original.size);
+    const entries = withDb(dbPath, (db) => (db.query("SELECT count(*) AS n FROM audit_log WHERE action = 'key.values_reencrypted'").get() as { n: number }).n);
+    expect(entries).toBeGreaterThan(0);
+    await expectAuditVerifies();
+    // The next test decrypts every one of them (over HTTP and in-process) without the local key file.
   });
 
   test("without the local key file every row decrypts: over HTTP as the Owner, and every account in-process", async () => {
