@@ -35,7 +35,7 @@ import { createKeyService, type KeyService } from "./keys/key-service.ts";
 import { createSealingCodec } from "./keys/sealing-codec.ts";
 import { createAuditSealer } from "./keys/audit-sealer.ts";
 import { createCmkService, type CmkService } from "./keys/cmk-service.ts";
-import { createCmkOpener } from "./keys/cmk-providers.ts";
+import { createCmkOpener, type CmkOpener } from "./keys/cmk-providers.ts";
 import { createSamlResponseLog } from "./storage/saml-repo.ts";
 import { createUsersRepo } from "./storage/users-repo.ts";
 import { createMeetingsRepo } from "./storage/meetings-repo.ts";
@@ -95,6 +95,11 @@ export interface Overrides {
   clock?: Clock;
   mailer?: Mailer;
   smtpPassword?: string;
+  /**
+   * cmkOpener wraps how customer-managed keys are opened (tests hand a provider its transport,
+   * e.g. a fake Key Vault's credential and TLS agent, which the config cannot name).
+   */
+  cmkOpener?: (opener: CmkOpener) => CmkOpener;
 }
 
 /** Conclave is the assembled application: app, dependencies, and how to close it. */
@@ -147,7 +152,7 @@ export async function assemble(config: Config, log: Logger, over: Overrides = {}
     );
   // Customer-managed keys route DEKs from here on (attached to the key service before any account key is warmed).
   const cmk = createCmkService({
-    db, clock, audit, keys, mailer, log: log.child({ module: "cmk" }), opener: createCmkOpener(config, keyProviderOptions(config, paths)),
+    db, clock, audit, keys, mailer, log: log.child({ module: "cmk" }), opener: (over.cmkOpener ?? ((o: CmkOpener) => o))(createCmkOpener(config, keyProviderOptions(config, paths))),
     index: (column, normalised) => codec.index(column, normalised), probeIntervalMs: config.keys.cmk_probe_seconds * 1000,
   });
   // Moved from the local key file to an HSM: re-wrap the data keys the old file still wraps (online, resumable).

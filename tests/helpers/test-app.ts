@@ -10,7 +10,7 @@ import { createAccountWithOwner } from "../../src/accounts/account-setup.ts";
 import { issueSetupToken } from "../../src/auth/setup-token.ts";
 import { defaults, type Config } from "../../src/config/schema.ts";
 import { PRE_COOKIE, SESSION_COOKIE } from "../../src/http/cookies.ts";
-import { assemble, type Conclave } from "../../src/main.ts";
+import { assemble, type Conclave, type Overrides } from "../../src/main.ts";
 import { captureMailer, type Mail } from "../../src/notify/mailer.ts";
 import { fixedClock } from "../../src/shared/clock.ts";
 import { silentLogger } from "../../src/shared/logger.ts";
@@ -127,6 +127,8 @@ export class Browser {
 /** TestAppOptions tweaks the configuration before assembly. */
 export interface TestAppOptions {
   config?: (c: Config) => void;
+  /** overrides beyond the clock and mailer the test app always sets (e.g. cmkOpener). */
+  overrides?: Omit<Overrides, "clock" | "mailer">;
   /** Keep helper-driven flows under the sign-in rate limit by moving the clock (default true). */
   stayUnderRateLimit?: boolean;
 }
@@ -165,7 +167,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   opts.config?.(config);
   const clock = fixedClock();
   const mailer = captureMailer();
-  const conclave = await assemble(config, silentLogger, { clock, mailer }, BASE_URL);
+  const conclave = await assemble(config, silentLogger, { ...opts.overrides, clock, mailer }, BASE_URL);
   let limited = 0;
 
   const t: TestApp = {
