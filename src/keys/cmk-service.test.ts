@@ -1,9 +1,7 @@
 // Customer-managed keys through the real assembly (in-process app) against the fake AWS KMS
 // (real @aws-sdk/client-kms, JSON 1.1 wire protocol) with fault injection.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { isolateAwsForFakeKms } from "../../tests/support/test-env.ts";
 import { createTestApp, type TestApp } from "../../tests/helpers/test-app.ts";
 import { FakeKms, type FakeKmsEndpoint, type FakeKmsFault } from "../../tests/support/fake-kms-server.ts";
 import type { Actor } from "../accounts/actor.ts";
@@ -17,26 +15,7 @@ import { assemble } from "../main.ts";
 import { captureMailer } from "../notify/mailer.ts";
 import { silentLogger } from "../shared/logger.ts";
 
-const AWS_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_EC2_METADATA_DISABLED", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS"];
-const saved = new Map<string, string | undefined>();
-let home = "";
-beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), "conclave-cmk-aws-"));
-  for (const k of AWS_ENV) saved.set(k, process.env[k]);
-  for (const k of AWS_ENV) delete process.env[k];
-  process.env.AWS_SHARED_CREDENTIALS_FILE = join(home, "none");
-  process.env.AWS_CONFIG_FILE = join(home, "none");
-  process.env.AWS_EC2_METADATA_DISABLED = "true";
-  process.env.AWS_ACCESS_KEY_ID = "AKIDCONCLAVECMK00001";
-  process.env.AWS_SECRET_ACCESS_KEY = "not-checked";
-});
-afterAll(() => {
-  for (const [k, v] of saved) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  rmSync(home, { recursive: true, force: true });
-});
+isolateAwsForFakeKms("AKIDCONCLAVECMK00001");
 
 let kms: FakeKms;
 let east: FakeKmsEndpoint;

@@ -1,35 +1,14 @@
 // "Drop meetings when keys are unavailable": a customer-managed key that becomes unusable ends the
 // account's running meetings and refuses new joins (real assembly, fake AWS KMS).
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { isolateAwsForFakeKms } from "../../tests/support/test-env.ts";
 import { auditActions, createTestApp, type Signed, type TestApp } from "../../tests/helpers/test-app.ts";
 import { FakeKms, type FakeKmsEndpoint } from "../../tests/support/fake-kms-server.ts";
 import type { Actor } from "../accounts/actor.ts";
 import type { JoinGrant, RoomEffect } from "./live-types.ts";
 import { scheduleMeeting } from "./meetings.ts";
 
-const AWS_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_EC2_METADATA_DISABLED", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS"];
-const saved = new Map<string, string | undefined>();
-let home = "";
-beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), "conclave-meet-kms-"));
-  for (const k of AWS_ENV) saved.set(k, process.env[k]);
-  for (const k of AWS_ENV) delete process.env[k];
-  process.env.AWS_SHARED_CREDENTIALS_FILE = join(home, "none");
-  process.env.AWS_CONFIG_FILE = join(home, "none");
-  process.env.AWS_EC2_METADATA_DISABLED = "true";
-  process.env.AWS_ACCESS_KEY_ID = "AKIDCONCLAVEMEET0001";
-  process.env.AWS_SECRET_ACCESS_KEY = "not-checked";
-});
-afterAll(() => {
-  for (const [k, v] of saved) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  rmSync(home, { recursive: true, force: true });
-});
+isolateAwsForFakeKms("AKIDCONCLAVEMEET0001");
 
 let kms: FakeKms;
 let east: FakeKmsEndpoint;

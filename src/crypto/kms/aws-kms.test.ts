@@ -1,6 +1,7 @@
 // The aws-kms provider through the real @aws-sdk/client-kms against tests/support/fake-kms-server.ts
 // (KMS JSON 1.1 over HTTP on 127.0.0.1), with fault injection.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { failure, unavailable } from "../../../tests/support/kms-assertions.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -99,29 +100,6 @@ function openWithReplica(overrides: Partial<AwsKmsOptions> = {}): Promise<AwsKms
 
 function dek(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(32));
-}
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => {
-      throw new Error("expected a failure");
-    },
-    (e: unknown) => e,
-  );
-}
-
-async function unavailable(p: Promise<unknown>, kind: KeyUnavailableKind, reason: KeyUnavailableReason): Promise<KeyUnavailableError> {
-  const err = await failure(p);
-  expect(err).toBeInstanceOf(KeyUnavailableError);
-  const e = err as KeyUnavailableError;
-  expect(e).toBeInstanceOf(AppError);
-  expect(e.code).toBe("unavailable");
-  expect({ kind: e.kind, reason: e.reason }).toEqual({ kind, reason });
-  expect(e.message).toContain(e.keyId);
-  expect(e.message).toContain(kind);
-  expect(e.providerMessage.length).toBeGreaterThan(0);
-  expect(e.message).toContain(e.providerMessage);
-  return e;
 }
 
 function ops(ep: FakeKmsEndpoint, operation?: string): number {

@@ -5,29 +5,16 @@
 // denied, disabled key, deleted key) → fails closed; nothing is lost and nothing is stored in
 // the clear. The config cannot name a test credential or TLS agent, so the test wraps the CMK
 // opener (Overrides.cmkOpener) to hand the provider the fake vault's transport.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { cmkHelpers } from "../../../tests/support/cmk-scenario.ts";
+import { AZURE_SDK_ENV, isolateEnv } from "../../../tests/support/test-env.ts";
 import { createTestApp, type TestApp } from "../../../tests/helpers/test-app.ts";
 import { FakeKeyVault, type FakeKeyVaultFault } from "../../../tests/support/fake-keyvault-server.ts";
 import type { Actor } from "../../accounts/actor.ts";
 import { dekMark } from "../../storage/cmk-repo.ts";
-import type { PersonalContext } from "../../storage/personal-data.ts";
-import { decodeText, parseHeader } from "../aead/value-format.ts";
 import { createAzureKeyVaultKeyProvider } from "./azure-keyvault.ts";
 
-const AZURE_ENV = ["AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_AUTHORITY_HOST", "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY"];
-const saved = new Map<string, string | undefined>();
-beforeAll(() => {
-  for (const k of AZURE_ENV) {
-    saved.set(k, process.env[k]);
-    delete process.env[k];
-  }
-});
-afterAll(() => {
-  for (const [k, v] of saved) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+isolateEnv(AZURE_SDK_ENV);
 
 const credential = { getToken: async () => ({ token: "test-token", expiresOnTimestamp: Date.now() + 3_600_000 }) };
 
@@ -58,20 +45,8 @@ afterEach(async () => {
   await kv.close();
 });
 
-const ctx = (rowId: string): PersonalContext => ({ accountId: actor.accountId, table: "users", column: "name", rowId });
-const dekOf = (sealed: string): string => Buffer.from(parseHeader(decodeText(sealed)).dekId).toString("hex");
-const wrappedBy = (dekId: string): string => (t.db.$client.query("SELECT wrapped_by AS w FROM data_keys WHERE id = ?").get(dekId) as { w: string }).w;
-const status = (): string | undefined => t.cmk.overview(actor.accountId).settings?.status;
-
-async function enrol(fallback: boolean): Promise<void> {
-  const h = await t.cmk.testKey(actor, { provider: "azure-keyvault", keyRef: kid, replicas: [] });
-  expect(h.ok).toBe(true);
-  await t.cmk.addKey(actor, { provider: "azure-keyvault", keyRef: kid, replicas: [] });
-  await t.cmk.setServices(actor, ["user_pii", "audit", "chat"]);
-  await t.cmk.setLicences(actor, [licensedId]);
-  await t.cmk.setOptions(actor, { fallback, dropMeetings: true });
-  await t.cmk.addRecipient(actor, "secops@a.example");
-}
+const { ctx, dekOf, wrappedBy, status, fallbackUserKeys, enrol: enrolKey } = cmkHelpers(() => ({ t, actor, licensedId }));
+const enrol = (fallback: boolean): Promise<void> => enrolKey({ provider: "azure-keyvault", keyRef: kid }, fallback);
 
 describe("Azure Key Vault as a customer-managed key", () => {
   test("enrolment tests the key; a refused key is not enrolled and Key Vault's error is shown verbatim", async () => {
@@ -130,8 +105,7 @@ describe("Azure Key Vault as a customer-managed key", () => {
     const err = await t.codec.seal(ctx(licensedId), "not stored").catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/unreachable|not (be )?(stored|saved)/i);
-    const fallbackPii = t.db.$client.query("SELECT count(*) AS n FROM cmk_data_keys WHERE account_id = ? AND slot = 'fallback' AND data_class = 'user_pii'").get(actor.accountId);
-    expect(fallbackPii).toEqual({ n: 0 });
+    expect(fallbackUserKeys()).toEqual({ n: 0 });
   });
 
   const denials: [string, () => void, () => void][] = [
@@ -148,8 +122,7 @@ describe("Azure Key Vault as a customer-managed key", () => {
       expect(status()).toBe("denied");
       await expect(t.codec.open(ctx(licensedId), sealed)).rejects.toThrow();
       expect(await t.codec.seal(ctx(licensedId), "new").catch((e: unknown) => (e as { kind?: string }).kind)).toBe("denied");
-      const fallbackPii = t.db.$client.query("SELECT count(*) AS n FROM cmk_data_keys WHERE account_id = ? AND slot = 'fallback' AND data_class = 'user_pii'").get(actor.accountId);
-      expect(fallbackPii).toEqual({ n: 0 });
+      expect(fallbackUserKeys()).toEqual({ n: 0 });
       restore();
       await t.cmk.checkNow(actor.accountId);
       await t.cmk.idle();

@@ -2,7 +2,9 @@
 // tests/support/fake-keyvault-server.ts (Key Vault REST over HTTPS on 127.0.0.1, with the
 // challenge auth flow), with fault injection.
 import { CredentialUnavailableError } from "@azure/identity";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { AZURE_SDK_ENV, isolateEnv } from "../../../tests/support/test-env.ts";
+import { failure, unavailable } from "../../../tests/support/kms-assertions.ts";
 import { FakeKeyVault, FAKE_TENANT, trustingAgent, type FakeKeyVaultFault, type FakeKeyVaultOperation } from "../../../tests/support/fake-keyvault-server.ts";
 import { AppError } from "../../shared/errors.ts";
 import {
@@ -22,36 +24,7 @@ const TIMEOUT_MS = 250;
 const SLOW_MS = 3000;
 const TOKEN = "test-token";
 
-// @azure/identity's chain and the SDK's proxy policy read these; the tests own them while they run.
-const AZURE_ENV = [
-  "AZURE_CLIENT_ID",
-  "AZURE_CLIENT_SECRET",
-  "AZURE_TENANT_ID",
-  "AZURE_CLIENT_CERTIFICATE_PATH",
-  "AZURE_FEDERATED_TOKEN_FILE",
-  "AZURE_USERNAME",
-  "AZURE_PASSWORD",
-  "AZURE_TOKEN_CREDENTIALS",
-  "AZURE_AUTHORITY_HOST",
-  "HTTPS_PROXY",
-  "HTTP_PROXY",
-  "https_proxy",
-  "http_proxy",
-  "ALL_PROXY",
-];
-const savedEnv = new Map<string, string | undefined>();
-beforeAll(() => {
-  for (const k of AZURE_ENV) {
-    savedEnv.set(k, process.env[k]);
-    delete process.env[k];
-  }
-});
-afterAll(() => {
-  for (const [k, v] of savedEnv) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+isolateEnv(AZURE_SDK_ENV);
 
 /** A TokenCredential like the one the challenge asks for; records the scopes and tenant it was asked for. */
 const tokenRequests: { scopes: string[]; tenantId: string | undefined }[] = [];
@@ -90,29 +63,6 @@ async function open(overrides: Partial<AzureKeyVaultOptions> = {}): Promise<Azur
 
 function dek(n = 32): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
-}
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => {
-      throw new Error("expected a failure");
-    },
-    (e: unknown) => e,
-  );
-}
-
-async function unavailable(p: Promise<unknown>, kind: KeyUnavailableKind, reason: KeyUnavailableReason): Promise<KeyUnavailableError> {
-  const err = await failure(p);
-  expect(err).toBeInstanceOf(KeyUnavailableError);
-  const e = err as KeyUnavailableError;
-  expect(e).toBeInstanceOf(AppError);
-  expect(e.code).toBe("unavailable");
-  expect({ kind: e.kind, reason: e.reason }).toEqual({ kind, reason });
-  expect(e.message).toContain(e.keyId);
-  expect(e.message).toContain(kind);
-  expect(e.providerMessage.length).toBeGreaterThan(0);
-  expect(e.message).toContain(e.providerMessage);
-  return e;
 }
 
 function kidOf(wrapped: Uint8Array): string {

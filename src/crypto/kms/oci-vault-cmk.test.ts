@@ -4,6 +4,7 @@
 // refuses (NotAuthorizedOrNotFound, disabled, pending deletion) → fails closed; nothing is lost
 // and no value is stored in the clear.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { cmkHelpers } from "../../../tests/support/cmk-scenario.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,8 +12,6 @@ import { createTestApp, type TestApp } from "../../../tests/helpers/test-app.ts"
 import { FakeOciVault, type FakeOciFault } from "../../../tests/support/fake-oci-vault-server.ts";
 import type { Actor } from "../../accounts/actor.ts";
 import { dekMark } from "../../storage/cmk-repo.ts";
-import type { PersonalContext } from "../../storage/personal-data.ts";
-import { decodeText, parseHeader } from "../aead/value-format.ts";
 
 const OCI_ENV = ["OCI_CONFIG_FILE", "OCI_REGION", "OCI_SDK_DEFAULT_RETRY_ENABLED", "OCI_SDK_DEFAULT_CIRCUITBREAKER_ENABLED"];
 const saved = new Map<string, string | undefined>();
@@ -62,20 +61,8 @@ afterEach(async () => {
   await vault.close();
 });
 
-const ctx = (rowId: string): PersonalContext => ({ accountId: actor.accountId, table: "users", column: "name", rowId });
-const dekOf = (sealed: string): string => Buffer.from(parseHeader(decodeText(sealed)).dekId).toString("hex");
-const wrappedBy = (dekId: string): string => (t.db.$client.query("SELECT wrapped_by AS w FROM data_keys WHERE id = ?").get(dekId) as { w: string }).w;
-const status = (): string | undefined => t.cmk.overview(actor.accountId).settings?.status;
-
-async function enrol(fallback: boolean): Promise<void> {
-  const h = await t.cmk.testKey(actor, { provider: "oci-vault", keyRef: keyId, replicas: [] });
-  expect(h.ok).toBe(true);
-  await t.cmk.addKey(actor, { provider: "oci-vault", keyRef: keyId, replicas: [] });
-  await t.cmk.setServices(actor, ["user_pii", "audit", "chat"]);
-  await t.cmk.setLicences(actor, [licensedId]);
-  await t.cmk.setOptions(actor, { fallback, dropMeetings: true });
-  await t.cmk.addRecipient(actor, "secops@a.example");
-}
+const { ctx, dekOf, wrappedBy, status, fallbackUserKeys, enrol: enrolKey } = cmkHelpers(() => ({ t, actor, licensedId }));
+const enrol = (fallback: boolean): Promise<void> => enrolKey({ provider: "oci-vault", keyRef: keyId }, fallback);
 
 describe("OCI Vault as a customer-managed key", () => {
   test("enrolment tests the key; a refused key is not enrolled and OCI's error is shown verbatim", async () => {
@@ -141,8 +128,7 @@ describe("OCI Vault as a customer-managed key", () => {
       await expect(t.codec.open(ctx(licensedId), sealed)).rejects.toThrow();
       expect(await t.codec.seal(ctx(licensedId), "new").catch((e: unknown) => (e as { kind?: string }).kind)).toBe("denied");
       // Denied never falls back for the user's content (the operation log is the CMK service's business).
-      const fallbackPii = t.db.$client.query("SELECT count(*) AS n FROM cmk_data_keys WHERE account_id = ? AND slot = 'fallback' AND data_class = 'user_pii'").get(actor.accountId);
-      expect(fallbackPii).toEqual({ n: 0 });
+      expect(fallbackUserKeys()).toEqual({ n: 0 });
       restore();
       await t.cmk.checkNow(actor.accountId);
       await t.cmk.idle();

@@ -1,7 +1,9 @@
 // The oci-vault provider through the real oci-keymanagement KmsCryptoClient (and oci-common's
 // config-file authentication and request signing) against tests/support/fake-oci-vault-server.ts
 // (the OCI KMS crypto REST API on 127.0.0.1, verifying OCI HTTP signatures), with fault injection.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { isolateEnv } from "../../../tests/support/test-env.ts";
+import { failure, unavailable } from "../../../tests/support/kms-assertions.ts";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,20 +20,7 @@ const TIMEOUT_MS = 250;
 const SLOW_MS = 3000;
 
 // The OCI SDK reads these; the tests own them while they run.
-const OCI_ENV = ["OCI_CONFIG_FILE", "OCI_CLI_CONFIG_FILE", "OCI_REGION", "OCI_SDK_DEFAULT_RETRY_ENABLED", "OCI_SDK_DEFAULT_CIRCUITBREAKER_ENABLED", "OCI_RESOURCE_PRINCIPAL_VERSION"];
-const savedEnv = new Map<string, string | undefined>();
-beforeAll(() => {
-  for (const k of OCI_ENV) {
-    savedEnv.set(k, process.env[k]);
-    delete process.env[k];
-  }
-});
-afterAll(() => {
-  for (const [k, v] of savedEnv) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+isolateEnv(["OCI_CONFIG_FILE", "OCI_CLI_CONFIG_FILE", "OCI_REGION", "OCI_SDK_DEFAULT_RETRY_ENABLED", "OCI_SDK_DEFAULT_CIRCUITBREAKER_ENABLED", "OCI_RESOURCE_PRINCIPAL_VERSION"]);
 
 let vault: FakeOciVault;
 let keyId: string;
@@ -63,29 +52,6 @@ async function open(overrides: Partial<OciVaultOptions> = {}): Promise<OciVaultK
 
 function dek(n = 32): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
-}
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => {
-      throw new Error("expected a failure");
-    },
-    (e: unknown) => e,
-  );
-}
-
-async function unavailable(p: Promise<unknown>, kind: KeyUnavailableKind, reason: KeyUnavailableReason): Promise<KeyUnavailableError> {
-  const err = await failure(p);
-  expect(err).toBeInstanceOf(KeyUnavailableError);
-  const e = err as KeyUnavailableError;
-  expect(e).toBeInstanceOf(AppError);
-  expect(e.code).toBe("unavailable");
-  expect({ kind: e.kind, reason: e.reason }).toEqual({ kind, reason });
-  expect(e.message).toContain(e.keyId);
-  expect(e.message).toContain(kind);
-  expect(e.providerMessage.length).toBeGreaterThan(0);
-  expect(e.message).toContain(e.providerMessage);
-  return e;
 }
 
 function ocidOf(wrapped: Uint8Array): string {
